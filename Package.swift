@@ -1,0 +1,63 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "keyport",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "keyport", targets: ["keyport"]),
+        .library(name: "KeyportCore", targets: ["KeyportCore"]),
+        .library(name: "KeyportPorts", targets: ["KeyportPorts"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "keyport",
+            dependencies: [
+                "KeyportCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "KeyportCore",
+            dependencies: [
+                "KeyportPorts",
+                "CKeyportRandom",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            resources: [.copy("Resources/sample-ports.json")]
+        ),
+        // getrandom(2), which Glibc's Swift module does not export.
+        .target(name: "CKeyportRandom"),
+        // The ports parser and store depend on nothing, so they can be fuzzed and benchmarked alone.
+        .target(name: "KeyportPorts"),
+        .testTarget(
+            name: "KeyportCoreTests",
+            dependencies: [
+                "KeyportCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "KeyportPortsTests", dependencies: ["KeyportPorts"]),
+    ]
+)

@@ -1,0 +1,150 @@
+/// JSON output of records and pages, appended to a byte buffer: strings keep their UTF-8 as is (only `"`, `\`
+/// and control characters are escaped), coordinates keep the file's number text, absent fields are omitted.
+public enum PortsJSON {
+    /// `{"id":…,"name":…,"city":…,"country":…,"alias":[…],"regions":[…],"coordinates":[lon,lat],"province":…,
+    /// "timezone":…,"unlocs":[…],"code":…}`
+    public static func appendRecord(_ record: PortRecord, into out: inout [UInt8]) {
+        func field(_ name: StaticString, _ value: String) {
+            appendKey(name, into: &out)
+            appendString(value, into: &out)
+        }
+        func list(_ name: StaticString, _ values: [String]) {
+            appendKey(name, into: &out)
+            out.append(UInt8(ascii: "["))
+            for (i, value) in values.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendString(value, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "{"))
+        appendRaw("\"id\":", into: &out)
+        appendString(record.id, into: &out)
+        field("name", record.name)
+        field("city", record.city)
+        field("country", record.country)
+        list("alias", record.alias)
+        list("regions", record.regions)
+        if let coordinates = record.coordinates {
+            appendKey("coordinates", into: &out)
+            out.append(UInt8(ascii: "["))
+            for (i, number) in coordinates.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: number.utf8)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        if let province = record.province { field("province", province) }
+        if let timezone = record.timezone { field("timezone", timezone) }
+        list("unlocs", record.unlocs)
+        if let code = record.code { field("code", code) }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// `{"ports":[record,…],"next":"ID"|null}`, written straight from the snapshot's storage.
+    public static func appendPage(_ page: PortsPage, into out: inout [UInt8]) {
+        appendRaw("{\"ports\":[", into: &out)
+        for (i, position) in page.positions.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            appendStoredRecord(at: Int(position), of: page.store, into: &out)
+        }
+        appendRaw("],\"next\":", into: &out)
+        if let next = page.next { appendString(next, into: &out) } else { appendRaw("null", into: &out) }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// A JSON string literal (quoted and escaped).
+    public static func appendString(_ value: String, into out: inout [UInt8]) {
+        value.withUTF8Bytes { appendEscaped($0, into: &out) }
+    }
+
+    static func appendStoredRecord(at position: Int, of store: PortsStorage, into out: inout [UInt8]) {
+        store.withBlob(at: position) { p in
+            let view = BlobView(p)
+            func list(_ name: StaticString, _ offset: Int) {
+                appendKey(name, into: &out)
+                out.append(UInt8(ascii: "["))
+                var first = true
+                view.forEach(listAt: offset) { value, _ in
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    appendEscaped(value, into: &out)
+                }
+                out.append(UInt8(ascii: "]"))
+            }
+            out.append(UInt8(ascii: "{"))
+            appendRaw("\"id\":", into: &out)
+            appendEscaped(view.id, into: &out)
+            appendKey("name", into: &out)
+            appendEscaped(view.name, into: &out)
+            appendKey("city", into: &out)
+            appendEscaped(view.city, into: &out)
+            appendKey("country", into: &out)
+            appendString(store.countries[view.country], into: &out)
+            list("alias", view.aliasOffset)
+            list("regions", view.regionsOffset)
+            if let longitude = view.longitude, let latitude = view.latitude {
+                appendKey("coordinates", into: &out)
+                out.append(UInt8(ascii: "["))
+                out.append(contentsOf: longitude)
+                out.append(UInt8(ascii: ","))
+                out.append(contentsOf: latitude)
+                out.append(UInt8(ascii: "]"))
+            }
+            if let province = view.province {
+                appendKey("province", into: &out)
+                appendEscaped(province, into: &out)
+            }
+            if let timezone = view.timezone {
+                appendKey("timezone", into: &out)
+                appendString(store.timezones[timezone], into: &out)
+            }
+            list("unlocs", view.unlocsOffset)
+            if let code = view.code {
+                appendKey("code", into: &out)
+                appendEscaped(code, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    @inline(__always)
+    static func appendRaw(_ text: StaticString, into out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// `,"name":`
+    @inline(__always)
+    static func appendKey(_ name: StaticString, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: ","))
+        out.append(UInt8(ascii: "\""))
+        appendRaw(name, into: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: ":"))
+    }
+
+    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var runStart = 0
+        for i in 0..<bytes.count {
+            let c = bytes[i]
+            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
+            if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
+            runStart = i + 1
+            out.append(UInt8(ascii: "\\"))
+            switch c {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(c)
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            case 0x08: out.append(UInt8(ascii: "b"))
+            case 0x0C: out.append(UInt8(ascii: "f"))
+            default:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(c >> 4)], hex[Int(c & 15)]])
+            }
+        }
+        if bytes.count > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+        out.append(UInt8(ascii: "\""))
+    }
+}

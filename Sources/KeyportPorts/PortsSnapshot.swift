@@ -1,0 +1,72 @@
+/// An immutable, compact set of ports, as loaded from one file: look-ups by id (or by any id a record lists
+/// in `unlocs`), paging in id order, filtering by country. Cheap to copy and share across threads.
+public struct PortsSnapshot: Sendable {
+    let store: PortsStorage
+
+    init(store: PortsStorage) { self.store = store }
+
+    /// No ports (before the first load).
+    public static let empty = PortsSnapshot(store: .empty)
+
+    /// Records kept (distinct ids).
+    public var count: Int { store.order.count }
+
+    /// What the load read and kept.
+    public var statistics: PortsLoadStatistics { store.statistics }
+
+    /// Approximate bytes held by this snapshot (arena blocks and indexes).
+    public var storageBytes: Int { store.storageBytes }
+
+    /// Distinct country names, as written in the file.
+    public var countries: [String] { store.countries }
+
+    /// The record with this id, else the first record (in id order) that lists `id` in its `unlocs`.
+    public func record(id: String) -> PortRecord? {
+        id.withUTF8Bytes { key in
+            if let position = store.position(ofID: key) { return store.record(at: position) }
+            if let position = store.position(listing: key) { return store.record(at: position) }
+            return nil
+        }
+    }
+
+    /// The record at a position in id order (`0 ..< count`).
+    public func record(at index: Int) -> PortRecord {
+        precondition(index >= 0 && index < count, "record index out of range")
+        return store.record(at: index)
+    }
+
+    /// The id at a position in id order.
+    public func id(at index: Int) -> String {
+        precondition(index >= 0 && index < count, "record index out of range")
+        return store.id(at: index)
+    }
+
+    /// Up to `limit` records in id (UTF-8 byte) order whose id sorts after `after` (exclusive), optionally only
+    /// those of one country (exact name, case-insensitive). `next` is the last id returned when more remain.
+    public func page(after: String?, limit: Int, country: String?) -> PortsPage {
+        let limit = Swift.max(0, limit)
+        if let country {
+            guard let group = store.countryGroupOfKey[country.lowercased()] else {
+                return PortsPage(store: store, positions: [], next: nil)
+            }
+            let positions = store.countryGroups[group]
+            let start = after.map { cursor in
+                cursor.withUTF8Bytes { key in
+                    store.firstIndex(after: key, count: positions.count) { Int(positions[$0]) }
+                }
+            } ?? 0
+            let end = start + Swift.min(limit, positions.count - start)
+            let selected = Array(positions[start..<end])
+            let next = end < positions.count && end > start ? store.id(at: Int(positions[end - 1])) : nil
+            return PortsPage(store: store, positions: selected, next: next)
+        }
+        let total = count
+        let start = after.map { cursor in
+            cursor.withUTF8Bytes { key in store.firstIndex(after: key, count: total) { $0 } }
+        } ?? 0
+        let end = start + Swift.min(limit, total - start)
+        let selected = (start..<end).map { UInt32($0) }
+        let next = end < total && end > start ? store.id(at: end - 1) : nil
+        return PortsPage(store: store, positions: selected, next: next)
+    }
+}
