@@ -1,0 +1,121 @@
+# keyport: build, run and test. `make help` lists the targets.
+SHELL := /bin/bash
+SWIFT ?= swift
+PYTHON ?= python3
+VENV ?= .venv
+BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
+RELEASE_BIN_DIR = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
+export KEYPORT_BIN ?= $(BIN_DIR)/keyport
+
+.PHONY: help build release run test test-swift test-ops deps venv clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## Debug build of the server and the tests
+	$(SWIFT) build --build-tests
+
+release: ## Optimised build: .build/release/keyport
+	$(SWIFT) build -c release --product keyport
+
+ARGS ?=
+run: ## Run the server on 127.0.0.1:1123 with the bundled sample ports file (extra flags: ARGS='...')
+	$(SWIFT) build --product keyport
+	$(BIN_DIR)/keyport --host 127.0.0.1 --log-format text $(ARGS)
+
+deps: ## Install the test tools (Debian packages, when run as root) and the Python venv
+	scripts/install-test-deps.sh
+	$(MAKE) venv
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/ops/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/ops/requirements.txt
+	touch $@
+
+test: deps build ## Everything: Swift unit/integration tests, then the ops tests (rules, chart, containers, live alerts)
+	$(MAKE) test-swift test-ops
+
+test-swift: ## Swift Testing suites (needs a prior `make build`)
+	$(SWIFT) test --skip-build
+
+test-ops: venv ## Python/pytest ops tests against the built binary
+	$(VENV)/bin/python -m pytest -q tests/ops
+
+clean: ## Remove build output and the venv
+	rm -rf .build $(VENV)
+
+# --- containers: Dockerfile, Dockerfile.dev, compose.yaml (docs/containers.md) ---
+CONTAINER_ENGINE ?= podman
+IMAGE ?= localhost/keyport:dev
+DEV_IMAGE ?= localhost/keyport-dev:latest
+IMAGE_VERSION ?= $(shell sed -n 's/.*releaseVersion = "\(.*\)"/\1/p' Sources/KeyportCore/BuildInfo.swift)
+IMAGE_REVISION ?= $(or $(shell git rev-parse --verify -q HEAD 2>/dev/null),unknown)
+IMAGE_SOURCE ?= $(shell git remote get-url origin 2>/dev/null)
+
+.PHONY: image image-dev compose-smoke container-standins
+
+image: ## Production image from the Dockerfile, labelled with git's version and revision
+	$(CONTAINER_ENGINE) build $(if $(filter podman,$(notdir $(CONTAINER_ENGINE))),--format docker) -t $(IMAGE) \
+		--build-arg VERSION='$(IMAGE_VERSION)' --build-arg REVISION='$(IMAGE_REVISION)' --build-arg SOURCE='$(IMAGE_SOURCE)' .
+
+image-dev: ## Development image (Swift toolchain + test tools) from Dockerfile.dev
+	$(CONTAINER_ENGINE) build -f Dockerfile.dev -t $(DEV_IMAGE) .
+
+container-standins: ## Local stand-ins for the registry base images (no registry reachable)
+	scripts/containers-standin-images.sh
+
+compose-smoke: venv ## Build the image and run compose.yaml for real under podman-compose, then check it
+	PYTHON=$(abspath $(VENV))/bin/python scripts/compose-smoke.sh
+
+# --- Helm chart: charts/keyport, deploy/kind (charts/keyport/README.md) ---
+KIND ?= kind
+HELM ?= helm
+KUBECTL ?= kubectl
+# kind loads images from an archive, so Docker and Podman both work here.
+KIND_ENGINE ?= docker
+KIND_CLUSTER ?= keyport
+CHART_APP_VERSION = $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/keyport/Chart.yaml)
+# Fully qualified, so that `image.repository: keyport` in the chart resolves to it inside the nodes.
+KIND_IMAGE ?= docker.io/library/keyport:$(CHART_APP_VERSION)
+
+.PHONY: chart-test kind-up deploy kind-down
+
+chart-test: venv ## Render, lint, validate and scan the Helm chart (tests/ops/test_chart.py)
+	$(VENV)/bin/python -m pytest -q tests/ops/test_chart.py
+
+kind-up: ## kind cluster of deploy/kind/kind-config.yaml with a freshly built keyport image loaded (needs Docker/Podman + kind)
+	$(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' || $(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind/kind-config.yaml
+	$(KIND_ENGINE) build -t $(KIND_IMAGE) .
+	mkdir -p .build-kind
+	$(KIND_ENGINE) save -o .build-kind/keyport-image.tar $(KIND_IMAGE)
+	$(KIND) load image-archive .build-kind/keyport-image.tar --name $(KIND_CLUSTER)
+
+deploy: ## helm upgrade --install keyport (deploy/kind/values.yaml) into the current context, then helm test
+	$(HELM) upgrade --install keyport charts/keyport --namespace keyport --create-namespace \
+		-f deploy/kind/values.yaml --wait --timeout 5m
+	$(HELM) test keyport --namespace keyport
+	@echo "keyport: http://localhost:1123  Prometheus: http://localhost:9090  Alertmanager: http://localhost:9093 (kind)"
+
+kind-down: ## Delete the kind cluster
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
+
+# --- alerting: rules, Alertmanager config, runbooks (charts/keyport/files/*.yaml -> deploy/) ---
+.PHONY: rules rules-test alerts-live
+
+rules: venv ## Re-render deploy/prometheus/keyport.rules.yaml and deploy/alertmanager/alertmanager.yml from the chart's templates
+	$(VENV)/bin/python scripts/render-alerting.py
+
+rules-test: venv ## promtool check/test rules, amtool check-config, values tuning and schema (tests/ops/test_rules.py)
+	$(VENV)/bin/python -m pytest -q tests/ops/test_rules.py
+
+alerts-live: venv ## Live fault -> Prometheus -> Alertmanager -> webhook test against $(KEYPORT_BIN), printing the latencies
+	$(VENV)/bin/python -m pytest -q -s tests/ops/test_alerts_live.py
+
+# --- Ports parser (KeyportPorts): benchmark and fuzzing -------------------------------------------
+.PHONY: bench-ports fuzz-ports
+bench-ports: ## Load a generated 1M-record ports file: keyport's parser vs Go encoding/json (time, MB/s, peak RSS)
+	Benchmarks/ports/run.sh $(or $(RECORDS),1000000) $(or $(RUNS),3)
+
+fuzz-ports: ## libFuzzer run of the ports parser for $(FUZZ_SECONDS) seconds (default 60)
+	Fuzz/ports/run.sh $(or $(FUZZ_SECONDS),60)

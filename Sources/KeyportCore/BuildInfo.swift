@@ -1,0 +1,51 @@
+/// The running build's identity, shown on `/version` and in `keyport_build_info`.
+public struct BuildInfo: Sendable, Equatable {
+    public var version: String
+    public var revision: String
+
+    /// The release version; bump it with the CHANGELOG.
+    public static let releaseVersion = "0.1.0"
+
+    /// The revision comes from `KEYPORT_BUILD_REVISION`, set by the container build (`--build-arg REVISION=...`).
+    public static let current = BuildInfo(
+        version: releaseVersion,
+        revision: ProcessEnvironment.value("KEYPORT_BUILD_REVISION").flatMap { $0.isEmpty ? nil : $0 } ?? "unknown")
+
+    public static var swiftVersion: String {
+        #if swift(>=6.3)
+        "6.3"
+        #elseif swift(>=6.2)
+        "6.2"
+        #elseif swift(>=6.1)
+        "6.1"
+        #else
+        "6.0"
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Reads the process environment without Foundation.
+public enum ProcessEnvironment {
+    public static func value(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    public static var all: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}

@@ -1,0 +1,112 @@
+import Logging
+
+/// Everything the server needs to start, built once from flags and environment and validated before binding.
+public struct Configuration: Sendable, Equatable {
+    /// The largest key length `--max-size` accepts.
+    public static let maxKeySizeLimit = 1_048_576
+
+    public var port: Int = 1123
+    public var host: String = "0.0.0.0"
+    public var maxKeySize: Int = 1024
+    /// `nil` means the bundled sample file.
+    public var portsFile: String?
+    public var logLevel: Logger.Level = .info
+    public var logFormat: LogFormat = .json
+    public var shutdownDelay: Duration = .zero
+    public var faultInjectionEnabled: Bool = false
+    /// How often the ports file is checked for changes (path, inode, size, mtime).
+    public var portsPollInterval: Duration = .seconds(10)
+    /// Connections that send nothing for this long are closed.
+    public var idleTimeout: Duration = .seconds(60)
+
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case json, text
+    }
+
+    public init() {}
+}
+
+/// A flag or environment value that is out of range; `description` is the one line printed before exiting.
+public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
+    public var flag: String
+    public var value: String
+    public var accepted: String
+
+    public var description: String {
+        "invalid value \"\(value)\" for \(flag) (env \(Configuration.environmentName(of: flag))): expected \(accepted)"
+    }
+}
+
+extension Configuration {
+    /// `--max-size` → `KEYPORT_MAX_SIZE`.
+    public static func environmentName(of flag: String) -> String {
+        "KEYPORT_" + String(flag.drop(while: { $0 == "-" }).uppercased().map { $0 == "-" ? "_" : $0 })
+    }
+
+    /// Resolves each setting from its flag, else its `KEYPORT_*` environment variable, else the default.
+    public init(options: ServeOptions, environment: [String: String]) throws(ConfigurationError) {
+        self.init()
+        func value(_ flag: String, _ option: String?) -> String? {
+            option ?? environment[Self.environmentName(of: flag)]
+        }
+        if let raw = value("--srv-port", options.srvPort) {
+            port = try Self.integer(raw, flag: "--srv-port", in: 0...65535)
+        }
+        if let raw = value("--host", options.host) {
+            guard !raw.isEmpty, !raw.contains(where: { $0 == " " || $0 == "/" }) else {
+                throw ConfigurationError(flag: "--host", value: raw, accepted: "an IPv4/IPv6 address or host name")
+            }
+            host = raw
+        }
+        if let raw = value("--max-size", options.maxSize) {
+            maxKeySize = try Self.integer(raw, flag: "--max-size", in: 1...Self.maxKeySizeLimit)
+        }
+        if let raw = value("--ports-file", options.portsFile) {
+            guard !raw.isEmpty else {
+                throw ConfigurationError(flag: "--ports-file", value: raw, accepted: "a path to a JSON ports file")
+            }
+            portsFile = raw
+        }
+        if let raw = value("--log-level", options.logLevel) {
+            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+                throw ConfigurationError(
+                    flag: "--log-level", value: raw,
+                    accepted: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            logLevel = level
+        }
+        if let raw = value("--log-format", options.logFormat) {
+            guard let format = LogFormat(rawValue: raw.lowercased()) else {
+                throw ConfigurationError(flag: "--log-format", value: raw, accepted: "json or text")
+            }
+            logFormat = format
+        }
+        if let raw = value("--shutdown-delay", options.shutdownDelay) {
+            guard let delay = Duration.parse(raw), delay <= .seconds(3600) else {
+                throw ConfigurationError(
+                    flag: "--shutdown-delay", value: raw,
+                    accepted: "a duration from 0s to 1h such as 5s, 500ms or 1m")
+            }
+            shutdownDelay = delay
+        }
+        if options.enableFaultInjection {
+            faultInjectionEnabled = true
+        } else if let raw = environment[Self.environmentName(of: "--enable-fault-injection")] {
+            switch raw.lowercased() {
+            case "1", "true", "yes", "on": faultInjectionEnabled = true
+            case "", "0", "false", "no", "off": faultInjectionEnabled = false
+            default:
+                throw ConfigurationError(flag: "--enable-fault-injection", value: raw, accepted: "true or false")
+            }
+        }
+    }
+
+    private static func integer(_ raw: String, flag: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let number = Int(raw), range.contains(number) else {
+            throw ConfigurationError(
+                flag: flag, value: raw,
+                accepted: "an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+}

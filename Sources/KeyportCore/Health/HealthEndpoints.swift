@@ -1,0 +1,24 @@
+/// `/health` (liveness: the process serves) and `/ready` (readiness: loaded and not draining).
+public struct HealthEndpoints: Sendable {
+    let readiness: Readiness
+
+    public func health(_ request: Request) -> Response {
+        Response.json(.ok, Array(#"{"status":"ok"}"#.utf8))
+    }
+
+    /// 200 `{"ready":true}`, or 503 `{"error":"not ready: …","status":503,"reason":"…"}`.
+    public func ready(_ request: Request) -> Response {
+        var json = JSONWriter()
+        json.beginObject()
+        if let reason = readiness.current.notReadyReason {
+            json.key("error"); json.string("not ready: " + reason)
+            json.key("status"); json.integer(503)
+            json.key("reason"); json.string(reason)
+            json.endObject()
+            return Response.json(.serviceUnavailable, json.bytes)
+        }
+        json.key("ready"); json.bool(true)
+        json.endObject()
+        return Response.json(.ok, json.bytes)
+    }
+}

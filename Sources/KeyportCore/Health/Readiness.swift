@@ -1,0 +1,39 @@
+import Synchronization
+
+/// Whether this instance should receive traffic: ports loaded, not draining, not forced down.
+/// Every change is mirrored into `keyport_ready`.
+public final class Readiness: Sendable {
+    public struct State: Sendable, Equatable {
+        public var portsLoaded = false
+        /// Why the ports data is not (yet) there, e.g. a load error; shown on `/ready`.
+        public var portsProblem: String? = "ports file not loaded yet"
+        public var draining = false
+        /// Set by `POST /debug/ready {"ready": false}`.
+        public var forcedNotReady = false
+
+        /// `nil` when ready, else the reason.
+        public var notReadyReason: String? {
+            if draining { return "shutting down" }
+            if forcedNotReady { return "forced not ready by POST /debug/ready" }
+            if !portsLoaded { return portsProblem ?? "ports file not loaded yet" }
+            return nil
+        }
+    }
+
+    private let state = Mutex(State())
+    private let metrics: KeyportMetrics?
+
+    public init(metrics: KeyportMetrics?) {
+        self.metrics = metrics
+    }
+
+    public var current: State { state.withLock { $0 } }
+
+    public func update(_ change: (inout State) -> Void) {
+        let ready = state.withLock { state in
+            change(&state)
+            return state.notReadyReason == nil
+        }
+        metrics?.ready.set(to: ready ? 1 : 0)
+    }
+}

@@ -1,0 +1,117 @@
+import NIOHTTP1
+import Prometheus
+import Synchronization
+
+/// Every metric keyport exports, created once at start-up; the request path only looks up a cached
+/// counter and increments it.
+public final class KeyportMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    /// Upper bounds of `http_request_duration_seconds`.
+    public static let durationBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+
+    let keyLength: ValueHistogram
+    let ready: Gauge
+    let ports: Gauge
+    let portsLoadSuccesses: Counter
+    let portsLoadFailures: Counter
+    let portsLoadDuration: Gauge
+    let portsLastSuccess: Gauge
+    private let process: ProcessMetrics
+
+    private struct RequestKey: Hashable {
+        var method: String
+        var route: String
+        var code: UInt
+    }
+    private struct RouteKey: Hashable {
+        var method: String
+        var route: String
+    }
+    private let requestCounters = Mutex<[RequestKey: Counter]>([:])
+    private let durationHistograms = Mutex<[RouteKey: DurationHistogram]>([:])
+
+    public init(maxKeySize: Int, buildInfo: BuildInfo = .current) {
+        keyLength = registry.makeValueHistogram(
+            descriptor: Self.descriptor("keyport_key_length_bytes", "Length of the keys served, in bytes."),
+            labels: [], buckets: Self.keyLengthBuckets(maxKeySize: maxKeySize))
+        ready = registry.makeGauge(name: "keyport_ready", help: "1 when the ports data is loaded and the server is not draining, else 0.")
+        ports = registry.makeGauge(name: "keyport_ports", help: "Port records currently served.")
+        portsLoadSuccesses = registry.makeCounter(
+            name: "keyport_ports_loads_total", labels: [("result", "success")], help: "Ports file loads, by result.")
+        portsLoadFailures = registry.makeCounter(
+            name: "keyport_ports_loads_total", labels: [("result", "failure")], help: "Ports file loads, by result.")
+        portsLoadDuration = registry.makeGauge(
+            name: "keyport_ports_load_duration_seconds", help: "Duration of the last ports file load, successful or not.")
+        portsLastSuccess = registry.makeGauge(
+            name: "keyport_ports_last_success_timestamp_seconds", help: "Unix time of the last successful ports file load.")
+        registry.makeGauge(
+            name: "keyport_build_info", labels: [("version", buildInfo.version), ("revision", buildInfo.revision)],
+            help: "Always 1; labelled with the running build's version and VCS revision."
+        ).set(to: 1)
+        process = ProcessMetrics(registry: registry)
+        ready.set(to: 0)
+    }
+
+    /// `max-size/20 × 1...20`: the histogram follows the configured maximum, not the default one.
+    public static func keyLengthBuckets(maxKeySize: Int) -> [Double] {
+        (1...20).map { Double(maxKeySize) * Double($0) / 20 }
+    }
+
+    /// Labels are bounded: unknown methods become `OTHER` so a client cannot grow the label set.
+    public static func methodLabel(_ method: HTTPMethod) -> String {
+        switch method {
+        case .GET, .HEAD, .POST, .PUT, .DELETE, .PATCH, .OPTIONS, .TRACE, .CONNECT: method.rawValue
+        default: "OTHER"
+        }
+    }
+
+    /// Counts one answered request and its duration.
+    public func recordRequest(method: HTTPMethod, route: String, status: HTTPResponseStatus, duration: Duration) {
+        let methodLabel = Self.methodLabel(method)
+        let requestKey = RequestKey(method: methodLabel, route: route, code: status.code)
+        let counter = requestCounters.withLock { counters in
+            if let counter = counters[requestKey] { return counter }
+            let counter = registry.makeCounter(
+                name: "http_requests_total",
+                labels: [("method", methodLabel), ("route", route), ("code", String(status.code))],
+                help: "HTTP requests answered, by method, route template and status code.")
+            counters[requestKey] = counter
+            return counter
+        }
+        counter.increment()
+        let routeKey = RouteKey(method: methodLabel, route: route)
+        let histogram = durationHistograms.withLock { histograms in
+            if let histogram = histograms[routeKey] { return histogram }
+            let histogram = registry.makeDurationHistogram(
+                descriptor: Self.descriptor(
+                    "http_request_duration_seconds", "Time from a complete request to its response being written, by method and route template."),
+                labels: [("method", methodLabel), ("route", route)], buckets: Self.durationBuckets)
+            histograms[routeKey] = histogram
+            return histogram
+        }
+        histogram.record(duration)
+    }
+
+    public func recordKeyLength(_ length: Int) {
+        keyLength.record(Double(length))
+    }
+
+    /// The Prometheus text exposition (format 0.0.4), with the process metrics sampled now.
+    /// Reads /proc and the cgroup files: call it off the event loop.
+    public func exposition() -> [UInt8] {
+        process.update()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(16 * 1024)
+        registry.emit(into: &buffer)
+        return buffer
+    }
+
+    static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+}

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Prometheus
+import Synchronization
+
+/// The standard `process_*` family and `keyport_memory_limit_bytes`, sampled from /proc and the
+/// cgroup files each time metrics are collected.
+final class ProcessMetrics: Sendable {
+    private let registry: PrometheusCollectorRegistry
+    private let residentMemory: Gauge
+    private let virtualMemory: Gauge
+    private let cpuSeconds: Counter
+    private let openFDs: Gauge
+    private let maxFDs: Gauge
+    private let startTime: Gauge
+
+    private struct State {
+        var reportedCPUSeconds: Double = 0
+        var memoryLimit: Gauge?
+    }
+    private let state = Mutex(State())
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        residentMemory = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
+        virtualMemory = registry.makeGauge(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.")
+        cpuSeconds = registry.makeCounter(name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.")
+        openFDs = registry.makeGauge(name: "process_open_fds", help: "Number of open file descriptors.")
+        maxFDs = registry.makeGauge(name: "process_max_fds", help: "Maximum number of open file descriptors.")
+        startTime = registry.makeGauge(
+            name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.")
+        update()
+    }
+
+    func update() {
+        let sample = ProcessSample.read()
+        if let sample {
+            residentMemory.set(to: Double(sample.residentBytes))
+            virtualMemory.set(to: Double(sample.virtualBytes))
+            startTime.set(to: sample.startTimeSeconds)
+        }
+        openFDs.set(to: Double(ProcessSample.openFileDescriptors()))
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            maxFDs.set(to: Double(limit.rlim_cur))
+        }
+        let memoryLimit = CgroupMemoryLimit.read()
+        state.withLock { state in
+            if let sample, sample.cpuSeconds > state.reportedCPUSeconds {
+                cpuSeconds.increment(by: sample.cpuSeconds - state.reportedCPUSeconds)
+                state.reportedCPUSeconds = sample.cpuSeconds
+            }
+            switch (memoryLimit, state.memoryLimit) {
+            case (let bytes?, let gauge?):
+                gauge.set(to: Double(bytes))
+            case (let bytes?, nil):
+                let gauge = registry.makeGauge(
+                    name: "keyport_memory_limit_bytes",
+                    help: "Memory limit of the process's cgroup in bytes; absent when unlimited.")
+                gauge.set(to: Double(bytes))
+                state.memoryLimit = gauge
+            case (nil, let gauge?):
+                registry.unregisterGauge(gauge)
+                state.memoryLimit = nil
+            case (nil, nil):
+                break
+            }
+        }
+    }
+}
+
+/// One reading of /proc/self/stat.
+struct ProcessSample {
+    var residentBytes: Int
+    var virtualBytes: Int
+    var cpuSeconds: Double
+    var startTimeSeconds: Double
+
+    static func read() -> ProcessSample? {
+        guard let stat = SmallFile.read("/proc/self/stat"),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the parenthesised command name, starting with field 3 (state).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        func field(_ number: Int) -> Double? { fields.count > number - 3 ? Double(fields[number - 3]) : nil }
+        guard let utime = field(14), let stime = field(15), let start = field(22),
+            let vsize = field(23), let rss = field(24)
+        else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
+        return ProcessSample(
+            residentBytes: Int(rss * pageSize),
+            virtualBytes: Int(vsize),
+            cpuSeconds: (utime + stime) / ticks,
+            startTimeSeconds: bootTime() + start / ticks)
+    }
+
+    private static func bootTime() -> Double {
+        guard let stat = SmallFile.read("/proc/stat") else { return 0 }
+        for line in stat.split(separator: "\n") where line.hasPrefix("btime ") {
+            return Double(line.dropFirst(6)) ?? 0
+        }
+        return 0
+    }
+
+    static func openFileDescriptors() -> Int {
+        guard let directory = opendir("/proc/self/fd") else { return 0 }
+        defer { closedir(directory) }
+        var count = 0
+        while let entry = readdir(directory) {
+            let isDot = withUnsafeBytes(of: entry.pointee.d_name) { $0.first == UInt8(ascii: ".") }
+            if !isDot { count += 1 }
+        }
+        // The directory stream itself holds one descriptor while counting.
+        return max(count - 1, 0)
+    }
+}
+
+/// Reads small text files (procfs, cgroupfs) whole.
+enum SmallFile {
+    static func read(_ path: String, limit: Int = 64 * 1024) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < limit {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

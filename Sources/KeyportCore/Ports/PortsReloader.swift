@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import KeyportPorts
+import Logging
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+/// Loads the ports file at start, then again on SIGHUP or when the file changes (path, inode, size or
+/// mtime, so a Kubernetes ConfigMap's symlink swap is seen). Parsing runs on the thread pool; a failed
+/// load leaves the previous data serving.
+public final class PortsReloader: Service, Sendable {
+    let path: String
+    let store: PortsStore
+    let readiness: Readiness
+    let pollInterval: Duration
+    let threadPool: NIOThreadPool
+    let logger: Logger
+
+    public init(
+        path: String, store: PortsStore, readiness: Readiness, pollInterval: Duration, threadPool: NIOThreadPool,
+        logger: Logger
+    ) {
+        self.path = path
+        self.store = store
+        self.readiness = readiness
+        self.pollInterval = pollInterval
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    /// What identifies one version of the file; `nil` when it cannot be stat'ed.
+    struct FileIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+        var modifiedNanoseconds: Int64
+
+        static func of(_ path: String) -> FileIdentity? {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            return FileIdentity(
+                device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                modified: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec))
+        }
+    }
+
+    public func run() async throws {
+        let (triggers, trigger) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+        let initialIdentity = FileIdentity.of(path)
+        await load(reason: "start")
+        do {
+            try await watch(triggers: triggers, trigger: trigger, initialIdentity: initialIdentity)
+        } catch is CancellationError {
+            // Graceful shutdown cancels the watchers; that is a normal end.
+        }
+    }
+
+    private func watch(
+        triggers: AsyncStream<String>, trigger: AsyncStream<String>.Continuation, initialIdentity: FileIdentity?
+    ) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        trigger.yield("SIGHUP")
+                    }
+                }
+                group.addTask { [path = self.path, pollInterval = self.pollInterval] in
+                    var lastSeen = initialIdentity
+                    while true {
+                        try await Task.sleep(for: pollInterval)
+                        let identity = FileIdentity.of(path)
+                        if identity != lastSeen {
+                            lastSeen = identity
+                            trigger.yield("file changed")
+                        }
+                    }
+                }
+                group.addTask {
+                    for await reason in triggers {
+                        await self.load(reason: reason)
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Loads the file once and swaps the result in, or records why it failed.
+    public func load(reason: String) async {
+        logger.info("loading ports file", metadata: ["path": "\(path)", "reason": "\(reason)"])
+        let start = ContinuousClock.now
+        let path = self.path
+        let result: Result<PortsSnapshot, PortsLoadError>
+        do {
+            result = try await threadPool.runIfActive {
+                do throws(PortsLoadError) {
+                    return Result<PortsSnapshot, PortsLoadError>.success(try PortsFileLoader.load(path: path))
+                } catch {
+                    return .failure(error)
+                }
+            }
+        } catch {
+            logger.error("ports load not run", metadata: ["error": "\(error)"])
+            return
+        }
+        let elapsed = start.duration(to: .now)
+        store.metrics?.portsLoadDuration.set(to: elapsed.seconds)
+        switch result {
+        case .success(let snapshot):
+            store.replace(with: snapshot)
+            store.metrics?.portsLoadSuccesses.increment()
+            store.metrics?.portsLastSuccess.set(to: WallClock.now().secondsSinceEpoch)
+            readiness.update {
+                $0.portsLoaded = true
+                $0.portsProblem = nil
+            }
+            logger.notice(
+                "ports file loaded",
+                metadata: ["path": "\(path)", "records": "\(snapshot.count)", "seconds": "\(elapsed.seconds)"])
+        case .failure(let error):
+            store.metrics?.portsLoadFailures.increment()
+            let serving = readiness.current.portsLoaded
+            readiness.update { state in
+                if !state.portsLoaded { state.portsProblem = "ports file failed to load: \(error)" }
+            }
+            logger.error(
+                serving ? "ports file reload failed; still serving the previous data" : "ports file failed to load; not ready",
+                metadata: ["path": "\(path)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import NIOCore
+import NIOHTTP1
+
+/// Turns each aggregated request into a response through the router, writes it and records metrics.
+/// A ChannelHandler is bound to its channel's event loop, which is why it is not `Sendable`.
+final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOHTTPServerRequestFull
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let router: Router
+    private let metrics: KeyportMetrics?
+
+    init(router: Router, metrics: KeyportMetrics?) {
+        self.router = router
+        self.metrics = metrics
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let full = unwrapInboundIn(data)
+        let start = ContinuousClock.now
+        let request = Request(method: full.head.method, uri: full.head.uri, headers: full.head.headers, body: full.body)
+        let match = router.match(request)
+        let reply: Reply
+        if let handler = match.handler {
+            do {
+                reply = try handler(request, RouteContext(parameter: match.parameter, eventLoop: context.eventLoop))
+            } catch {
+                reply = .now(error.response)
+            }
+        } else {
+            reply = .now((match.error ?? HTTPError(.notFound, "not found")).response)
+        }
+        let head = full.head
+        switch reply {
+        case .now(let response):
+            write(response, for: head, route: match.template, start: start, context: context)
+        case .later(let future):
+            let route = match.template
+            let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            future.hop(to: context.eventLoop).whenComplete { result in
+                let response: Response
+                switch result {
+                case .success(let value): response = value
+                case .failure: response = HTTPError(.internalServerError, "internal error").response
+                }
+                boundSelf.value.write(response, for: head, route: route, start: start, context: boundContext.value)
+            }
+        }
+    }
+
+    private func write(
+        _ response: Response, for request: HTTPRequestHead, route: String, start: ContinuousClock.Instant,
+        context: ChannelHandlerContext
+    ) {
+        let keepAlive = request.isKeepAlive
+        var head = HTTPResponseHead(version: request.version, status: response.status, headers: response.headers)
+        head.headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        if !keepAlive {
+            head.headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if request.version.minor == 0 {
+            head.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if request.method != .HEAD, response.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+        metrics?.recordRequest(method: request.method, route: route, status: response.status, duration: start.duration(to: .now))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            // Nothing arrived for the idle timeout: free the connection (slow or abandoned clients).
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,59 @@
+import NIOCore
+import NIOHTTP1
+
+/// Answers requests the HTTP parser rejects with a JSON error before the connection closes: 405 for a
+/// method the parser does not know, 431 for oversized headers, 400 for anything else. Replaces NIO's
+/// `HTTPServerProtocolErrorHandler`, which answers with an empty 400. Bound to one event loop.
+final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let metrics: KeyportMetrics?
+    private var hasUnterminatedResponse = false
+
+    init(metrics: KeyportMetrics?) {
+        self.metrics = metrics
+    }
+
+    static func error(for parserError: HTTPParserError) -> HTTPError {
+        switch parserError {
+        case .invalidMethod:
+            HTTPError(.methodNotAllowed, "unsupported HTTP method", headers: ["Allow": "GET, HEAD, POST"])
+        case .headerOverflow:
+            HTTPError(.requestHeaderFieldsTooLarge, "request headers too large: at most 100 fields, 8 KiB each, 16 KiB in all")
+        default:
+            HTTPError(.badRequest, "malformed HTTP request")
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parserError = error as? HTTPParserError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        // The parser error is fatal for the connection; a response is possible only if none is under way.
+        if !hasUnterminatedResponse {
+            let response = Self.error(for: parserError).response
+            var headers = response.headers
+            headers.replaceOrAdd(name: "Connection", value: "close")
+            headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+            let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            metrics?.recordRequest(method: .RAW(value: "OTHER"), route: Router.unmatchedRoute, status: response.status, duration: .zero)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status.code >= 200: hasUnterminatedResponse = true
+        case .end: hasUnterminatedResponse = false
+        default: break
+        }
+        context.write(data, promise: promise)
+    }
+}

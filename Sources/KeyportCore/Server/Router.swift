@@ -1,0 +1,89 @@
+import NIOCore
+import NIOHTTP1
+
+/// What a handler gives back: a response now, or later when the work ran off the event loop.
+public enum Reply: Sendable {
+    case now(Response)
+    case later(EventLoopFuture<Response>)
+}
+
+/// What a handler may use besides the request: the matched path parameter and the request's event loop.
+public struct RouteContext: Sendable {
+    /// The text matched by the template's `{…}` segment, e.g. `32` for `/key/{length}`.
+    public var parameter: Substring
+    public var eventLoop: any EventLoop
+}
+
+/// A route handler: a plain function from a request to a reply; errors become JSON error responses.
+public typealias RouteHandler = @Sendable (Request, RouteContext) throws(HTTPError) -> Reply
+
+/// A method + path template → handler table. Templates are exact (`/health`) or end in one
+/// parameter segment (`/key/{length}`). `GET` routes answer `HEAD` too.
+public struct Router: Sendable {
+    /// The metric label for paths no route matches.
+    public static let unmatchedRoute = "unmatched"
+
+    struct Route: Sendable {
+        var template: String
+        /// For a parameterised template, the part before `{`; for an exact one, the whole path.
+        var prefix: String
+        var hasParameter: Bool
+        var handlers: [(method: HTTPMethod, handler: RouteHandler)]
+    }
+
+    private(set) var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds `handler` for `method` on `template`.
+    public mutating func on(_ method: HTTPMethod, _ template: String, _ handler: @escaping RouteHandler) {
+        if let index = routes.firstIndex(where: { $0.template == template }) {
+            routes[index].handlers.append((method, handler))
+            return
+        }
+        let hasParameter = template.hasSuffix("}")
+        let prefix = hasParameter ? String(template[..<template.firstIndex(of: "{")!]) : template
+        routes.append(Route(template: template, prefix: prefix, hasParameter: hasParameter, handlers: [(method, handler)]))
+    }
+
+    public mutating func get(_ template: String, _ handler: @escaping RouteHandler) { on(.GET, template, handler) }
+    public mutating func post(_ template: String, _ handler: @escaping RouteHandler) { on(.POST, template, handler) }
+
+    /// The result of routing one request: the template for metrics and what to run.
+    public struct Match {
+        public var template: String
+        public var parameter: Substring
+        /// `nil` when the path matched no route or the method is not allowed; see `error`.
+        public var handler: RouteHandler?
+        public var error: HTTPError?
+    }
+
+    public func match(_ request: Request) -> Match {
+        for route in routes {
+            let parameter: Substring
+            if route.hasParameter {
+                guard request.path.hasPrefix(route.prefix) else { continue }
+                parameter = request.path.dropFirst(route.prefix.utf8.count)
+                guard !parameter.isEmpty, !parameter.contains("/") else { continue }
+            } else {
+                guard request.path == route.prefix else { continue }
+                parameter = ""
+            }
+            let method = request.method == .HEAD ? HTTPMethod.GET : request.method
+            if let handler = route.handlers.first(where: { $0.method == method })?.handler {
+                return Match(template: route.template, parameter: parameter, handler: handler)
+            }
+            var allowed = route.handlers.map(\.method.rawValue)
+            if allowed.contains("GET") { allowed.append("HEAD") }
+            let allow = allowed.joined(separator: ", ")
+            return Match(
+                template: route.template, parameter: parameter,
+                error: HTTPError(
+                    .methodNotAllowed, "method \(request.method.rawValue) not allowed on \(route.template); allowed: \(allow)",
+                    headers: ["Allow": allow]))
+        }
+        return Match(
+            template: Self.unmatchedRoute, parameter: "",
+            error: HTTPError(.notFound, "no route for \(request.path)"))
+    }
+}

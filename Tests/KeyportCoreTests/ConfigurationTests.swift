@@ -1,0 +1,118 @@
+@testable import KeyportCore
+import Logging
+import Testing
+
+@Suite struct ConfigurationTests {
+    func configuration(_ arguments: [String], environment: [String: String] = [:]) throws -> Configuration {
+        try Configuration(options: ServeOptions.parse(arguments), environment: environment)
+    }
+
+    @Test func defaultsMatchTheSpec() throws {
+        let configuration = try configuration([])
+        #expect(configuration.port == 1123)
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.maxKeySize == 1024)
+        #expect(configuration.portsFile == nil)
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.logFormat == .json)
+        #expect(configuration.shutdownDelay == .zero)
+        #expect(configuration.faultInjectionEnabled == false)
+    }
+
+    @Test func flagsAreParsed() throws {
+        let configuration = try configuration([
+            "--srv-port", "8080", "--host", "127.0.0.1", "--max-size", "2048", "--ports-file", "/data/p.json",
+            "--log-level", "debug", "--log-format", "text", "--shutdown-delay", "1m30s", "--enable-fault-injection",
+        ])
+        #expect(configuration.port == 8080)
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.maxKeySize == 2048)
+        #expect(configuration.portsFile == "/data/p.json")
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.logFormat == .text)
+        #expect(configuration.shutdownDelay == .seconds(90))
+        #expect(configuration.faultInjectionEnabled)
+    }
+
+    @Test func environmentIsUsedWhenNoFlagIsGiven() throws {
+        let configuration = try configuration([], environment: [
+            "KEYPORT_SRV_PORT": "9000", "KEYPORT_HOST": "::1", "KEYPORT_MAX_SIZE": "64",
+            "KEYPORT_PORTS_FILE": "/x.json", "KEYPORT_LOG_LEVEL": "WARNING", "KEYPORT_LOG_FORMAT": "text",
+            "KEYPORT_SHUTDOWN_DELAY": "500ms", "KEYPORT_ENABLE_FAULT_INJECTION": "true",
+        ])
+        #expect(configuration.port == 9000)
+        #expect(configuration.host == "::1")
+        #expect(configuration.maxKeySize == 64)
+        #expect(configuration.portsFile == "/x.json")
+        #expect(configuration.logLevel == .warning)
+        #expect(configuration.logFormat == .text)
+        #expect(configuration.shutdownDelay == .milliseconds(500))
+        #expect(configuration.faultInjectionEnabled)
+    }
+
+    @Test func aFlagWinsOverTheEnvironment() throws {
+        let configuration = try configuration(
+            ["--srv-port", "7000", "--max-size", "10"],
+            environment: ["KEYPORT_SRV_PORT": "9000", "KEYPORT_MAX_SIZE": "not-even-checked"])
+        #expect(configuration.port == 7000)
+        #expect(configuration.maxKeySize == 10)
+    }
+
+    @Test func faultInjectionFromTheEnvironmentCanBeOff() throws {
+        #expect(try configuration([], environment: ["KEYPORT_ENABLE_FAULT_INJECTION": "false"]).faultInjectionEnabled == false)
+        #expect(throws: ConfigurationError.self) {
+            try configuration([], environment: ["KEYPORT_ENABLE_FAULT_INJECTION": "maybe"])
+        }
+    }
+
+    @Test(arguments: [
+        ("--max-size", "0", "1...1048576"),
+        ("--max-size", "1048577", "1...1048576"),
+        ("--max-size", "12kb", "1...1048576"),
+        ("--srv-port", "70000", "0...65535"),
+        ("--srv-port", "-1", "0...65535"),
+        ("--log-level", "verbose", "trace, debug, info, notice, warning, error, critical"),
+        ("--log-format", "xml", "json or text"),
+        ("--shutdown-delay", "5", "0s to 1h"),
+        ("--shutdown-delay", "2h", "0s to 1h"),
+    ])
+    func badValuesNameTheFlagAndTheAcceptedRange(flag: String, value: String, accepted: String) throws {
+        let error = try #require(throws: ConfigurationError.self) { try configuration([flag + "=" + value]) }
+        #expect(error.flag == flag)
+        #expect(error.description.contains(flag))
+        #expect(error.description.contains(accepted))
+        #expect(error.description.contains("\"\(value)\""))
+        #expect(!error.description.contains("\n"))
+    }
+
+    @Test func anEmptyHostIsRejected() throws {
+        let error = try #require(throws: ConfigurationError.self) { try configuration([], environment: ["KEYPORT_HOST": ""]) }
+        #expect(error.flag == "--host")
+    }
+
+    @Test func badEnvironmentValuesNameTheVariable() throws {
+        let error = try #require(throws: ConfigurationError.self) {
+            try configuration([], environment: ["KEYPORT_MAX_SIZE": "huge"])
+        }
+        #expect(error.description.contains("KEYPORT_MAX_SIZE"))
+        #expect(error.description.contains("\"huge\""))
+    }
+
+    @Test func environmentNames() {
+        #expect(Configuration.environmentName(of: "--srv-port") == "KEYPORT_SRV_PORT")
+        #expect(Configuration.environmentName(of: "--enable-fault-injection") == "KEYPORT_ENABLE_FAULT_INJECTION")
+    }
+
+    @Test(arguments: [
+        ("0", Duration.zero), ("0s", .zero), ("5s", .seconds(5)), ("500ms", .milliseconds(500)),
+        ("2m", .seconds(120)), ("1h", .seconds(3600)), ("1m30s", .seconds(90)),
+    ])
+    func durationsParse(text: String, expected: Duration) {
+        #expect(Duration.parse(text) == expected)
+    }
+
+    @Test(arguments: ["", "5", "s", "5x", "-5s", "1.5s", "5 s", "ms"])
+    func badDurationsAreRejected(text: String) {
+        #expect(Duration.parse(text) == nil)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+@testable import KeyportCore
+import Testing
+
+@Suite struct HealthCheckTests {
+    @Test func urlsParse() throws {
+        #expect(try HealthCheck.parse("http://127.0.0.1:1123/ready") == .init(host: "127.0.0.1", port: 1123, path: "/ready"))
+        #expect(try HealthCheck.parse("http://keyport") == .init(host: "keyport", port: 80, path: "/"))
+        #expect(try HealthCheck.parse("http://[::1]:8080/key/8?encoding=hex") == .init(host: "::1", port: 8080, path: "/key/8?encoding=hex"))
+        for bad in ["https://x/", "ftp://x", "http://", "http://:80/", "http://x:0/", "http://x:99999/", "http://x:port/", "http://[::1/"] {
+            #expect(throws: HealthCheck.Failure.self, "\(bad)") { try HealthCheck.parse(bad) }
+        }
+    }
+
+    @Test func twoHundredsPassOthersFail() async throws {
+        try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
+            let status = try await HealthCheck.run(url: "http://127.0.0.1:\(server.port)/health", timeout: .seconds(2))
+            #expect(status == 200)
+            await #expect(throws: HealthCheck.Failure.status(404)) {
+                try await HealthCheck.run(url: "http://127.0.0.1:\(server.port)/nope", timeout: .seconds(2))
+            }
+        }
+    }
+
+    @Test func refusedConnectionsFail() async throws {
+        // Bind then close a socket to find a port nobody listens on.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length)
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        close(fd)
+        let error = try await #require(throws: HealthCheck.Failure.self) {
+            try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .seconds(2))
+        }
+        guard case .connection = error else {
+            Issue.record("expected a connection failure, got \(error)")
+            return
+        }
+    }
+
+    @Test func silentServersTimeOut() async throws {
+        // A listening socket that never answers: the kernel accepts the connection, nobody replies.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length)
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        listen(fd, 8)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let start = ContinuousClock.now
+        await #expect(throws: HealthCheck.Failure.timeout) {
+            try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .milliseconds(300))
+        }
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Synchronization
+
+/// The real `keyport` executable run as a child process, for signal handling and exit codes.
+final class KeyportProcess: Sendable {
+    let process: Process
+    private let output = Collected()
+    private let errorOutput = Collected()
+
+    final class Collected: Sendable {
+        let bytes = Mutex<[UInt8]>([])
+    }
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.keyportBinary)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KEYPORT_") }
+            .merging(environment) { _, new in new }
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        stdout.fileHandleForReading.readabilityHandler = { [output] handle in
+            let data = handle.availableData
+            output.bytes.withLock { $0.append(contentsOf: data) }
+        }
+        stderr.fileHandleForReading.readabilityHandler = { [errorOutput] handle in
+            let data = handle.availableData
+            errorOutput.bytes.withLock { $0.append(contentsOf: data) }
+        }
+        try process.run()
+    }
+
+    var standardOutput: String { output.bytes.withLock { String(decoding: $0, as: UTF8.self) } }
+    var standardError: String { errorOutput.bytes.withLock { String(decoding: $0, as: UTF8.self) } }
+
+    /// The JSON log lines written so far.
+    var logLines: [[String: Any]] {
+        standardOutput.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// Waits for the "listening" log line and returns the bound port.
+    func listeningPort(timeout: Duration = .seconds(20)) async throws -> Int {
+        var port: Int?
+        try await waitUntil(timeout: timeout) {
+            port = logLines.first { $0["message"] as? String == "listening" }.flatMap { ($0["port"] as? String).flatMap(Int.init) }
+            return port != nil || !process.isRunning
+        }
+        guard let port else { throw WaitTimeout() }
+        return port
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits for the process to end and returns its exit status.
+    func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        try await waitUntil(timeout: timeout) { !process.isRunning }
+        return process.terminationStatus
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}
