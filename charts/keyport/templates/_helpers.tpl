@@ -1,0 +1,291 @@
+{{/*
+Chart name, shortened to the 63 characters a DNS label allows.
+*/}}
+{{- define "keyport.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name: release-chart, or just the release when it already holds the chart name.
+*/}}
+{{- define "keyport.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name + version for the helm.sh/chart label.
+*/}}
+{{- define "keyport.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels shared by every object of the release.
+*/}}
+{{- define "keyport.commonLabels" -}}
+helm.sh/chart: {{ include "keyport.chart" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: keyport
+{{- end }}
+
+{{/*
+keyport (server) labels and selector labels. Selectors use name + instance only, so they never
+change on upgrade.
+*/}}
+{{- define "keyport.labels" -}}
+{{ include "keyport.selectorLabels" . }}
+{{ include "keyport.commonLabels" . }}
+app.kubernetes.io/component: server
+{{- end }}
+
+{{- define "keyport.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "keyport.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Bundled Prometheus: its own name so its selector never matches keyport pods.
+*/}}
+{{- define "keyport.prometheus.fullname" -}}
+{{- printf "%s-prometheus" (include "keyport.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "keyport.prometheus.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "keyport.name" . }}-prometheus
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "keyport.prometheus.labels" -}}
+{{ include "keyport.prometheus.selectorLabels" . }}
+{{ include "keyport.commonLabels" . }}
+app.kubernetes.io/component: monitoring
+{{- end }}
+
+{{/*
+Bundled Alertmanager.
+*/}}
+{{- define "keyport.alertmanager.fullname" -}}
+{{- printf "%s-alertmanager" (include "keyport.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "keyport.alertmanager.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "keyport.name" . }}-alertmanager
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "keyport.alertmanager.labels" -}}
+{{ include "keyport.alertmanager.selectorLabels" . }}
+{{ include "keyport.commonLabels" . }}
+app.kubernetes.io/component: alerting
+{{- end }}
+
+{{/*
+ServiceAccount used by the keyport pods.
+*/}}
+{{- define "keyport.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "keyport.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Label a client pod carries to pass the NetworkPolicy (the helm test pod carries it too).
+*/}}
+{{- define "keyport.clientLabel" -}}
+{{ include "keyport.fullname" . }}-client
+{{- end }}
+
+{{/*
+Image reference: a digest wins over the tag; the tag defaults to the chart's appVersion.
+*/}}
+{{- define "keyport.image" -}}
+{{- include "keyport.imageRef" (dict "image" .Values.image "defaultTag" .Chart.AppVersion) }}
+{{- end }}
+
+{{- define "keyport.imageRef" -}}
+{{- if .image.digest }}
+{{- printf "%s@%s" .image.repository .image.digest }}
+{{- else }}
+{{- printf "%s:%s" .image.repository (default .defaultTag .image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the ports data comes from: "inline" (ConfigMap from values), "configMap" (an existing one),
+"volume" (any volume source), or "" (the image's bundled sample).
+*/}}
+{{- define "keyport.portsSource" -}}
+{{- if .Values.ports.data }}inline
+{{- else if .Values.ports.existingConfigMap }}configMap
+{{- else if .Values.ports.volume }}volume
+{{- end }}
+{{- end }}
+
+{{- define "keyport.portsConfigMapName" -}}
+{{- if .Values.ports.existingConfigMap }}
+{{- .Values.ports.existingConfigMap }}
+{{- else }}
+{{- printf "%s-ports" (include "keyport.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Directory the ports volume is mounted at (a directory mount, never subPath, so kubelet's
+ConfigMap updates reach the pod and keyport reloads the file).
+*/}}
+{{- define "keyport.portsDir" -}}/etc/keyport/ports{{- end }}
+
+{{/*
+The rules file shared with compose and the rule unit tests, rendered with this release's values.
+*/}}
+{{- define "keyport.rules" -}}
+{{- tpl (.Files.Get "files/keyport.rules.yaml") . }}
+{{- end }}
+
+{{/*
+The Alertmanager configuration, rendered with this release's values.
+*/}}
+{{- define "keyport.alertmanager.config" -}}
+{{- tpl (.Files.Get "files/alertmanager.yaml") . }}
+{{- end }}
+
+{{- define "keyport.alertmanager.secretName" -}}
+{{- if .Values.alertmanager.existingSecret }}
+{{- .Values.alertmanager.existingSecret }}
+{{- else }}
+{{- printf "%s-secrets" (include "keyport.alertmanager.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/*
+In-cluster address of the bundled Alertmanager, for Prometheus' alerting block.
+*/}}
+{{- define "keyport.alertmanager.address" -}}
+{{- printf "%s.%s.svc:%d" (include "keyport.alertmanager.fullname" .) .Release.Namespace (int .Values.alertmanager.service.port) }}
+{{- end }}
+
+{{/*
+The Prometheus configuration. The scrape job is named `keyport` and keeps the pod labels
+`namespace` and `pod`: the rules file relies on both.
+*/}}
+{{- define "keyport.prometheus.config" -}}
+global:
+  scrape_interval: {{ .Values.prometheus.scrapeInterval }}
+  scrape_timeout: {{ .Values.prometheus.scrapeTimeout }}
+  evaluation_interval: {{ .Values.prometheus.evaluationInterval }}
+  external_labels:
+    release: {{ .Release.Name | quote }}
+    namespace: {{ .Release.Namespace | quote }}
+rule_files:
+  - /etc/prometheus/rules/keyport.rules.yaml
+{{- if .Values.alertmanager.enabled }}
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets:
+            - {{ include "keyport.alertmanager.address" . | quote }}
+{{- end }}
+scrape_configs:
+  - job_name: keyport
+    metrics_path: /metrics
+    scheme: http
+    kubernetes_sd_configs:
+      - role: pod
+        namespaces:
+          names:
+            - {{ .Release.Namespace | quote }}
+        selectors:
+          - role: pod
+            label: {{ printf "app.kubernetes.io/name=%s,app.kubernetes.io/instance=%s" (include "keyport.name" .) .Release.Name | quote }}
+    relabel_configs:
+      # Pod discovery lists every pod, ready or not: not-ready keyport pods are still scraped,
+      # which is what the readiness alert needs.
+      - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name, __meta_kubernetes_pod_label_app_kubernetes_io_instance]
+        regex: {{ printf "%s;%s" (include "keyport.name" .) .Release.Name | quote }}
+        action: keep
+      - source_labels: [__meta_kubernetes_pod_container_port_name]
+        regex: http
+        action: keep
+      - source_labels: [__meta_kubernetes_pod_phase]
+        regex: Succeeded|Failed
+        action: drop
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_node_name]
+        target_label: node
+  - job_name: prometheus
+    static_configs:
+      - targets:
+          - localhost:9090
+{{- if .Values.alertmanager.enabled }}
+  - job_name: alertmanager
+    static_configs:
+      - targets:
+          - {{ include "keyport.alertmanager.address" . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Duration value ("500ms", "5s", "2m") in milliseconds; fails naming the key otherwise.
+*/}}
+{{- define "keyport.durationMillis" -}}
+{{- $key := index . 0 }}
+{{- $value := toString (index . 1) }}
+{{- if not (regexMatch "^[0-9]+(ms|s|m|h)$" $value) }}
+{{- fail (printf "%s: %q is not a duration; use a whole number with ms, s, m or h (e.g. 500ms, 5s, 1m)" $key $value) }}
+{{- end }}
+{{- if hasSuffix "ms" $value }}
+{{- trimSuffix "ms" $value | int }}
+{{- else if hasSuffix "s" $value }}
+{{- mul (trimSuffix "s" $value | int) 1000 }}
+{{- else if hasSuffix "m" $value }}
+{{- mul (trimSuffix "m" $value | int) 60000 }}
+{{- else }}
+{{- mul (trimSuffix "h" $value | int) 3600000 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Cross-field checks the schema cannot express; each failure names the values involved.
+*/}}
+{{- define "keyport.validate" -}}
+{{- $delay := include "keyport.durationMillis" (list "server.shutdownDelay" .Values.server.shutdownDelay) | int }}
+{{- $grace := mul (int .Values.terminationGracePeriodSeconds) 1000 }}
+{{- if ge $delay $grace }}
+{{- fail (printf "server.shutdownDelay (%s) must be shorter than terminationGracePeriodSeconds (%ds), or pods are killed before they drain" .Values.server.shutdownDelay (int .Values.terminationGracePeriodSeconds)) }}
+{{- end }}
+{{- $sources := list }}
+{{- if .Values.ports.data }}{{ $sources = append $sources "ports.data" }}{{ end }}
+{{- if .Values.ports.existingConfigMap }}{{ $sources = append $sources "ports.existingConfigMap" }}{{ end }}
+{{- if .Values.ports.volume }}{{ $sources = append $sources "ports.volume" }}{{ end }}
+{{- if gt (len $sources) 1 }}
+{{- fail (printf "set at most one ports data source, got %s" (join ", " $sources)) }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas (%d) must not exceed autoscaling.maxReplicas (%d)" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- if .Values.prometheus.enabled }}
+{{- $interval := include "keyport.durationMillis" (list "prometheus.scrapeInterval" .Values.prometheus.scrapeInterval) | int }}
+{{- $timeout := include "keyport.durationMillis" (list "prometheus.scrapeTimeout" .Values.prometheus.scrapeTimeout) | int }}
+{{- if gt $timeout $interval }}
+{{- fail (printf "prometheus.scrapeTimeout (%s) must not exceed prometheus.scrapeInterval (%s)" .Values.prometheus.scrapeTimeout .Values.prometheus.scrapeInterval) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.service.nodePort (eq .Values.service.type "ClusterIP") }}
+{{- fail "service.nodePort is set but service.type is ClusterIP; use NodePort or LoadBalancer" }}
+{{- end }}
+{{- end }}

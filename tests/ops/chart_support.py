@@ -1,0 +1,120 @@
+"""Rendering the keyport chart with Helm's own engine (helm-python-sdk), for tests/ops/test_chart.py."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from helm_python import Chart
+
+REPO = Path(__file__).resolve().parents[2]
+# KEYPORT_CHART_DIR points the tests at another copy of the chart (e.g. to try a change or a mutation).
+CHART_DIR = Path(os.environ.get("KEYPORT_CHART_DIR") or REPO / "charts" / "keyport")
+SCENARIO_DIR = CHART_DIR / "ci"
+KIND_VALUES = REPO / "deploy" / "kind" / "values.yaml"
+RELEASE = "keyport"
+NAMESPACE = "keyport-ns"
+KUBE_VERSIONS = ("1.29.0", "1.33.0")
+# Kinds of the Prometheus Operator: kubernetes-validate has no schema for them.
+OPERATOR_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
+
+
+def scenarios() -> dict[str, dict[str, Any]]:
+    """The default values, every scenario file in charts/keyport/ci/ and the kind values, by short name."""
+    found = {"default": {}}
+    for path in sorted(SCENARIO_DIR.glob("*-values.yaml")):
+        found[path.name.removesuffix("-values.yaml")] = yaml.safe_load(path.read_text()) or {}
+    found["kind"] = yaml.safe_load(KIND_VALUES.read_text())
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def chart() -> Chart:
+    return Chart.load(str(CHART_DIR))
+
+
+def render_raw(values: dict[str, Any] | None = None, *, name: str = RELEASE,
+               namespace: str = NAMESPACE) -> dict[str, str]:
+    """Template path -> rendered text (NOTES.txt included), exactly as `helm template` makes it."""
+    return chart().render(copy.deepcopy(values or {}), name=name, namespace=namespace)
+
+
+class Rendered:
+    """The objects of one render, with lookups by kind and name."""
+
+    def __init__(self, raw: dict[str, str]):
+        self.raw = raw
+        self.notes = next((text for path, text in raw.items() if path.endswith("NOTES.txt")), "")
+        self.docs: list[dict[str, Any]] = []
+        self.source: dict[int, str] = {}
+        for path, text in sorted(raw.items()):
+            if not path.endswith(".yaml"):
+                continue
+            for doc in yaml.safe_load_all(text):
+                if doc:
+                    self.source[id(doc)] = path
+                    self.docs.append(doc)
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [d for d in self.docs if d["kind"] == kind]
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        matches = [d for d in self.of_kind(kind) if d["metadata"]["name"] == name]
+        assert len(matches) == 1, f"expected one {kind}/{name}, found {len(matches)} in {self.names()}"
+        return matches[0]
+
+    def maybe(self, kind: str, name: str) -> dict[str, Any] | None:
+        matches = [d for d in self.of_kind(kind) if d["metadata"]["name"] == name]
+        return matches[0] if matches else None
+
+    def names(self) -> list[str]:
+        return sorted(f"{d['kind']}/{d['metadata']['name']}" for d in self.docs)
+
+    def pod_specs(self) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """(kind/name, pod metadata, pod spec) for every workload and bare Pod."""
+        for d in self.docs:
+            if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet"):
+                tpl = d["spec"]["template"]
+                yield f"{d['kind']}/{d['metadata']['name']}", tpl["metadata"], tpl["spec"]
+            elif d["kind"] == "Pod":
+                yield f"Pod/{d['metadata']['name']}", d["metadata"], d["spec"]
+
+
+def render(values: dict[str, Any] | None = None, **kw: Any) -> Rendered:
+    return Rendered(render_raw(values, **kw))
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tool(name: str) -> str | None:
+    return shutil.which(name)
+
+
+def keyport_bin() -> str | None:
+    """The keyport server binary from KEYPORT_BIN (or the default debug build), if it exists."""
+    path = os.environ.get("KEYPORT_BIN") or str(REPO / ".build" / "debug" / "keyport")
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
