@@ -1,0 +1,430 @@
+"""Live: fault -> keyport metrics -> Prometheus -> Alertmanager -> webhook, for every alert.
+
+The real keyport binary (fault injection on), a real Prometheus and Alertmanager (Debian packages) on
+free loopback ports, scraping and evaluating every second, and a small webhook receiver. The rules
+and the Alertmanager config are the chart's templates rendered with the chart's own values, only
+windows and `for` durations shortened through those same values (as a user would tune them).
+
+One test per alert, in order: the fault goes in, the alert must reach the webhook firing; the fault
+comes out, it must reach the webhook resolved. Then a healthy-load phase during which nothing fires.
+The seconds from fault to webhook are printed (`pytest -s`) and, when KEYPORT_ALERT_TIMINGS names a
+file, written there as JSON. About 3 minutes in all.
+
+Memory: keyport runs in a cgroup v1 memory group with a 512 MiB limit when this machine allows one
+(root, /sys/fs/cgroup/memory), so KeyportMemoryNearLimit is tested against a real limit; otherwise, or
+with KEYPORT_ALERTS_NO_CGROUP=1, the absolute fallback (KeyportMemoryHigh) is. Which path ran is printed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+import requests
+import yaml
+
+import alerting
+
+DEFAULT_BIN = alerting.REPO / ".build" / "debug" / "keyport"
+FIRE_TIMEOUT = 60.0
+RESOLVE_TIMEOUT = 60.0
+MiB = 1024 * 1024
+
+# The good ports file is made here (never copied from shared data): three records.
+GOOD_PORTS = {
+    "AEAJM": {"name": "Ajman", "city": "Ajman", "country": "United Arab Emirates", "alias": [], "regions": [],
+              "coordinates": [55.5136433, 25.4052165], "province": "Ajman", "timezone": "Asia/Dubai",
+              "unlocs": ["AEAJM"], "code": "52000"},
+    "AEAUH": {"name": "Abu Dhabi", "city": "Abu Dhabi", "country": "United Arab Emirates", "alias": [],
+              "regions": [], "coordinates": [54.37, 24.47], "province": "Abu Z¸aby [Abu Dhabi]",
+              "timezone": "Asia/Dubai", "unlocs": ["AEAUH"], "code": "52001"},
+    "NLRTM": {"name": "Rotterdam", "city": "Rotterdam", "country": "Netherlands", "alias": [], "regions": [],
+              "coordinates": [4.47917, 51.9225], "province": "Zuid-Holland", "timezone": "Europe/Amsterdam",
+              "unlocs": ["NLRTM"], "code": "42157"},
+}
+BAD_PORTS = '{"AEAJM": {"name": "Ajman", "city": "Ajman", "country": '  # cut off mid-record
+
+# The chart's values with windows and durations shortened for a 1 s scrape/evaluation loop.
+LIVE_ALERTS = {
+    "errors5xx": {"window": "10s", "for": "5s", "minRequestRate": 1},
+    "errors400": {"window": "10s", "for": "5s", "minRequestRate": 1},
+    "memory": {"for": "5s"},
+    "notReady": {"for": "5s"},
+    "targetDown": {"for": "5s"},
+    "targetsAbsent": {"for": "5s"},
+    "portsLoad": {"resolution": "1s", "lookback": "2m"},
+    "slo": {"minRequestRate": 1, "burnRates": [
+        {"longWindow": "30s", "shortWindow": "5s", "factor": 14.4, "for": "3s", "severity": "critical"},
+        {"longWindow": "1m", "shortWindow": "10s", "factor": 6, "for": "5s", "severity": "critical"},
+        {"longWindow": "90s", "shortWindow": "15s", "factor": 3, "for": "5s", "severity": "warning"},
+        {"longWindow": "2m", "shortWindow": "20s", "factor": 1, "for": "5s", "severity": "warning"},
+    ]},
+    "routing": {"groupWait": "1s", "groupInterval": "1s", "repeatInterval": "1h"},
+}
+CGROUP_LIMIT = 512 * MiB
+BALLAST = 160 * MiB
+
+
+class Traffic:
+    """Background clients: ~20 good API requests/s, plus bad /key requests when `bad_keys` is set."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.bad_keys = False
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._good, daemon=True), threading.Thread(target=self._bad, daemon=True)]
+
+    def start(self) -> "Traffic":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(5)
+
+    def _loop(self, paths, enabled) -> None:
+        session = requests.Session()
+        i = 0
+        while not self._stop.is_set():
+            if enabled():
+                try:
+                    session.get(self.base + paths[i % len(paths)], timeout=1)
+                except requests.RequestException:
+                    session = requests.Session()
+                i += 1
+            self._stop.wait(0.05)
+
+    def _good(self) -> None:
+        self._loop(["/key/16", "/ports?limit=2", "/key/32?encoding=hex", "/ports/NLRTM"], lambda: True)
+
+    def _bad(self) -> None:
+        self._loop(["/key/0", "/key/99999999", "/key/16?encoding=rot13"], lambda: self.bad_keys)
+
+
+@dataclass
+class Stack:
+    workdir: pathlib.Path
+    keyport: alerting.Process
+    keyport_url: str
+    prometheus: alerting.Process
+    prometheus_url: str
+    alertmanager: alerting.Process
+    receiver: alerting.WebhookReceiver
+    traffic: Traffic
+    ports_file: pathlib.Path
+    targets_file: pathlib.Path
+    memory_path: str
+    memory_alert: str
+    instance: str
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def post(self, path: str, body: dict) -> None:
+        response = requests.post(self.keyport_url + path, json=body, timeout=5)
+        assert response.status_code == 204, f"POST {path} {body}: {response.status_code} {response.text}"
+
+    def active_alerts(self) -> list[dict]:
+        return requests.get(self.prometheus_url + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+
+    def wait_quiet(self, timeout: float = 120) -> None:
+        """Until Prometheus has no pending or firing alert, and a second more for Alertmanager."""
+        quiet = alerting.wait_until(lambda: not self.active_alerts(), timeout, 0.5)
+        assert quiet, f"alerts still active after {timeout}s: {[a['labels']['alertname'] for a in self.active_alerts()]}"
+        time.sleep(1.5)
+
+    def fire_and_resolve(self, alertname: str, inject, remove, match=lambda n: True, check_firing=None) -> tuple[float, float]:
+        """Inject, wait for the firing notification, remove, wait for the resolved one; returns both times."""
+        self.wait_quiet()
+        start = time.time()
+        inject()
+        fired = self.receiver.wait_for(alertname, "firing", start, FIRE_TIMEOUT, match)
+        assert fired, (
+            f"{alertname} did not reach the webhook within {FIRE_TIMEOUT}s; Prometheus alerts: "
+            f"{[(a['labels']['alertname'], a['state']) for a in self.active_alerts()]}\n{self.keyport.log_tail(10)}"
+        )
+        check_notification(fired, self)
+        if check_firing:
+            check_firing(fired)
+        removed = time.time()
+        remove()
+        resolved = self.receiver.wait_for(alertname, "resolved", removed, RESOLVE_TIMEOUT, match)
+        assert resolved, f"{alertname} was not resolved at the webhook within {RESOLVE_TIMEOUT}s of removing the fault"
+        self.timings[alertname] = {
+            "fault_to_firing_webhook_s": round(fired.received - start, 1),
+            "removal_to_resolved_webhook_s": round(resolved.received - removed, 1),
+        }
+        return start, removed
+
+
+def check_notification(n: alerting.Notification, stack: Stack) -> None:
+    """Every notification carries its severity, expanded annotations and a runbook anchor."""
+    assert n.labels.get("severity") in {"critical", "warning"}
+    assert set(n.annotations) == {"summary", "description", "runbook_url"}
+    for text in n.annotations.values():
+        assert "{{" not in text and "<no value>" not in text, text
+    assert n.annotations["runbook_url"].endswith("#" + n.labels["alertname"].lower())
+    if "instance" in n.labels:
+        assert n.labels["instance"] == stack.instance
+        assert stack.instance in n.annotations["summary"] + n.annotations["description"]
+
+
+def metric(text: str, name: str) -> float | None:
+    match = re.search(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$", text, re.M)
+    return float(match.group(1)) if match else None
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    binary = os.environ.get("KEYPORT_BIN")
+    if not binary and not DEFAULT_BIN.exists():
+        pytest.skip(f"no keyport binary: set KEYPORT_BIN or build {DEFAULT_BIN}")
+    binary = binary or str(DEFAULT_BIN)
+    assert os.access(binary, os.X_OK), f"KEYPORT_BIN={binary} is not an executable"
+    tools = {name: alerting.tool(name) for name in ("prometheus", "prometheus-alertmanager", "promtool", "amtool")}
+    missing = [name for name, path in tools.items() if not path]
+    assert not missing, f"{missing} not installed: apt-get install prometheus prometheus-alertmanager"
+
+    workdir = tmp_path_factory.mktemp("alerts-live")
+    renderer = alerting.load_renderer()
+    started: list = []
+    cgroup = None
+    try:
+        # keyport, in a memory cgroup of its own when this machine lets us make one.
+        ports_file = workdir / "ports.json"
+        ports_file.write_text(json.dumps(GOOD_PORTS))
+        if os.environ.get("KEYPORT_ALERTS_NO_CGROUP") == "1":
+            memory_path = "cgroup not used (KEYPORT_ALERTS_NO_CGROUP=1)"
+        else:
+            try:
+                cgroup = alerting.MemoryCgroup(CGROUP_LIMIT, f"keyport-alerts-live-{os.getpid()}")
+                memory_path = f"cgroup v1 memory limit {CGROUP_LIMIT} bytes"
+            except OSError as err:
+                memory_path = f"no writable memory cgroup ({err})"
+        port = alerting.free_port()
+        keyport = alerting.start_process(
+            "keyport",
+            [binary, "--host", "127.0.0.1", "--srv-port", str(port), "--ports-file", str(ports_file),
+             "--enable-fault-injection", "--log-format", "text"],
+            workdir, preexec=cgroup.enter if cgroup else None,
+        )
+        started.append(keyport)
+        keyport_url = f"http://127.0.0.1:{port}"
+        ready = alerting.wait_until(lambda: requests.get(keyport_url + "/ready", timeout=1).status_code == 200, 30)
+        assert ready, f"keyport not ready:\n{keyport.log_tail()}"
+        metrics = requests.get(keyport_url + "/metrics", timeout=5).text
+        baseline = metric(metrics, "process_resident_memory_bytes")
+        limit = metric(metrics, "keyport_memory_limit_bytes")
+        assert baseline, "keyport exports no process_resident_memory_bytes"
+        threshold = int(baseline + 64 * MiB)
+        memory_values: dict = {"fallbackBytes": threshold}
+        if cgroup:
+            assert limit == CGROUP_LIMIT, f"keyport in a {CGROUP_LIMIT}-byte cgroup reports keyport_memory_limit_bytes={limit}"
+        if limit:
+            memory_values["limitRatio"] = round(threshold / limit, 6)
+            memory_alert = "KeyportMemoryNearLimit"
+            memory_path += f"; keyport_memory_limit_bytes={int(limit)}, limitRatio={memory_values['limitRatio']}"
+        else:
+            memory_alert = "KeyportMemoryHigh"
+            memory_path += f"; fallbackBytes={threshold}"
+
+        receiver = alerting.WebhookReceiver().start()
+        started.append(receiver)
+
+        values = {"alerts": {**LIVE_ALERTS, "memory": {**LIVE_ALERTS["memory"], **memory_values},
+                             "routing": {**LIVE_ALERTS["routing"], "webhook": {"url": receiver.url, "sendResolved": True}}}}
+        rendered = renderer.render(values)
+        (workdir / "keyport.rules.yaml").write_text(rendered["rules"])
+        (workdir / "alertmanager.yml").write_text(rendered["alertmanager"])
+        for check in (["promtool", "check", "rules", "keyport.rules.yaml"], ["amtool", "check-config", "alertmanager.yml"]):
+            result = alerting.run_tool(tools[check[0]], *check[1:], cwd=workdir)
+            assert result.returncode == 0, result.stdout + result.stderr
+
+        am_port = alerting.free_port()
+        alertmanager = alerting.start_process(
+            "alertmanager",
+            [tools["prometheus-alertmanager"], "--config.file=alertmanager.yml", f"--storage.path={workdir / 'am-data'}",
+             f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
+            workdir,
+        )
+        started.append(alertmanager)
+
+        targets_file = workdir / "targets.json"
+        instance = f"127.0.0.1:{port}"
+        targets_file.write_text(json.dumps([{"targets": [instance]}]))
+        (workdir / "prometheus.yml").write_text(yaml.safe_dump({
+            "global": {"scrape_interval": "1s", "scrape_timeout": "900ms", "evaluation_interval": "1s"},
+            "rule_files": ["keyport.rules.yaml"],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+            # Same job name as the chart and compose; file discovery so a test can take the target away.
+            "scrape_configs": [{"job_name": "keyport", "file_sd_configs": [{"files": [str(targets_file)]}]}],
+        }))
+        result = alerting.run_tool(tools["promtool"], "check", "config", "prometheus.yml", cwd=workdir)
+        assert result.returncode == 0, result.stdout + result.stderr
+        prom_port = alerting.free_port()
+        prometheus = alerting.start_process(
+            "prometheus",
+            [tools["prometheus"], "--config.file=prometheus.yml", f"--storage.tsdb.path={workdir / 'prom-data'}",
+             f"--web.listen-address=127.0.0.1:{prom_port}"],
+            workdir,
+        )
+        started.append(prometheus)
+        prometheus_url = f"http://127.0.0.1:{prom_port}"
+        for name, url, process in (("Alertmanager", f"http://127.0.0.1:{am_port}", alertmanager), ("Prometheus", prometheus_url, prometheus)):
+            up = alerting.wait_until(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60)
+            assert up, f"{name} did not start:\n{process.log_tail()}"
+
+        traffic = Traffic(keyport_url).start()
+        started.append(traffic)
+        stack = Stack(workdir, keyport, keyport_url, prometheus, prometheus_url, alertmanager, receiver, traffic,
+                      ports_file, targets_file, memory_path, memory_alert, instance)
+        yield stack
+
+        print(f"\nmemory path: {memory_path}")
+        for name, timing in stack.timings.items():
+            print(f"{name:28} fault->firing webhook {timing['fault_to_firing_webhook_s']:5.1f}s   "
+                  f"removal->resolved webhook {timing['removal_to_resolved_webhook_s']:5.1f}s")
+        if os.environ.get("KEYPORT_ALERT_TIMINGS"):
+            pathlib.Path(os.environ["KEYPORT_ALERT_TIMINGS"]).write_text(
+                json.dumps({"memory_path": memory_path, "alerts": stack.timings}, indent=2) + "\n")
+    finally:
+        for thing in reversed(started):
+            thing.stop()
+        if cgroup:
+            cgroup.remove()
+
+
+def test_stack_starts_healthy_with_the_rules_loaded(stack: Stack) -> None:
+    def target_up():
+        targets = requests.get(stack.prometheus_url + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+        return [t for t in targets if t["labels"]["job"] == "keyport" and t["health"] == "up"]
+
+    assert alerting.wait_until(target_up, 30), "Prometheus never scraped keyport"
+    groups = requests.get(stack.prometheus_url + "/api/v1/rules", timeout=5).json()["data"]["groups"]
+    loaded = {rule["name"] for group in groups for rule in group["rules"] if rule["type"] == "alerting"}
+    assert loaded == {
+        "KeyportHigh5xxRate", "KeyportHigh400Rate", "KeyportMemoryNearLimit", "KeyportMemoryHigh", "KeyportNotReady",
+        "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing", "KeyportErrorBudgetBurn"}
+    stack.wait_quiet(60)
+
+
+def test_5xx_errors_fire_and_resolve(stack: Stack) -> None:
+    start, removed = stack.fire_and_resolve(
+        "KeyportHigh5xxRate",
+        inject=lambda: stack.post("/debug/fault", {"error_rate": 0.5}),
+        remove=lambda: stack.post("/debug/fault", {"error_rate": 0}),
+    )
+    # The same fault burned the SLO budget far faster than 14.4x: the page came too, per service.
+    def page(n: alerting.Notification) -> bool:
+        return n.labels.get("long_window") == "30s"
+
+    fired = stack.receiver.wait_for("KeyportErrorBudgetBurn", "firing", start, 5, page)
+    assert fired, "the 14.4x burn-rate page never reached the webhook"
+    assert "instance" not in fired.labels and fired.labels["severity"] == "critical"
+    check_notification(fired, stack)
+    resolved = stack.receiver.wait_for("KeyportErrorBudgetBurn", "resolved", removed, RESOLVE_TIMEOUT, page)
+    assert resolved, "the burn-rate page did not resolve"
+    stack.timings["KeyportErrorBudgetBurn 14.4x"] = {
+        "fault_to_firing_webhook_s": round(fired.received - start, 1),
+        "removal_to_resolved_webhook_s": round(resolved.received - removed, 1),
+    }
+
+
+def test_400_errors_fire_and_resolve(stack: Stack) -> None:
+    def inject() -> None:
+        stack.traffic.bad_keys = True
+
+    def remove() -> None:
+        stack.traffic.bad_keys = False
+
+    stack.fire_and_resolve("KeyportHigh400Rate", inject, remove)
+
+
+def test_memory_fires_and_resolves(stack: Stack) -> None:
+    print(f"\nmemory path: {stack.memory_path}")
+    stack.fire_and_resolve(
+        stack.memory_alert,
+        inject=lambda: stack.post("/debug/ballast", {"bytes": BALLAST}),
+        remove=lambda: stack.post("/debug/ballast", {"bytes": 0}),
+    )
+
+
+def test_not_ready_fires_resolves_and_silences_the_targets_errors(stack: Stack) -> None:
+    def check_inhibition(fired: alerting.Notification) -> None:
+        # While the target is not ready, its 5xx alert fires in Prometheus but Alertmanager holds it back.
+        stack.post("/debug/fault", {"error_rate": 0.5})
+        firing = alerting.wait_until(
+            lambda: [a for a in stack.active_alerts() if a["labels"]["alertname"] == "KeyportHigh5xxRate" and a["state"] == "firing"],
+            FIRE_TIMEOUT)
+        assert firing, "KeyportHigh5xxRate never fired in Prometheus during the not-ready phase"
+        time.sleep(4)  # several Alertmanager group intervals
+        stack.post("/debug/fault", {"error_rate": 0})
+        leaked = [n for n in stack.receiver.since(fired.received) if n.labels.get("alertname") == "KeyportHigh5xxRate"]
+        assert not leaked, "KeyportHigh5xxRate reached the webhook although KeyportNotReady inhibits it"
+        assert alerting.wait_until(
+            lambda: not [a for a in stack.active_alerts() if a["labels"]["alertname"] == "KeyportHigh5xxRate"], RESOLVE_TIMEOUT)
+
+    stack.fire_and_resolve(
+        "KeyportNotReady",
+        inject=lambda: stack.post("/debug/ready", {"ready": False}),
+        remove=lambda: stack.post("/debug/ready", {"ready": True}),
+        check_firing=check_inhibition,
+    )
+
+
+def test_target_down_fires_and_resolves(stack: Stack) -> None:
+    stack.fire_and_resolve(
+        "KeyportTargetDown",
+        inject=lambda: os.kill(stack.keyport.pid, signal.SIGSTOP),
+        remove=lambda: os.kill(stack.keyport.pid, signal.SIGCONT),
+    )
+
+
+def test_targets_absent_fires_and_resolves(stack: Stack) -> None:
+    targets = stack.targets_file.read_text()
+
+    def write(text: str) -> None:
+        tmp = stack.targets_file.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(stack.targets_file)
+
+    stack.fire_and_resolve("KeyportTargetsAbsent", inject=lambda: write("[]"), remove=lambda: write(targets))
+
+
+def test_failed_ports_reload_fires_and_resolves_on_the_next_good_load(stack: Stack) -> None:
+    good = stack.ports_file.read_text()
+
+    def load(text: str) -> None:
+        tmp = stack.ports_file.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(stack.ports_file)
+        os.kill(stack.keyport.pid, signal.SIGHUP)
+
+    def still_serving(_: alerting.Notification) -> None:
+        assert requests.get(stack.keyport_url + "/ready", timeout=2).status_code == 200
+        assert requests.get(stack.keyport_url + "/ports/NLRTM", timeout=2).status_code == 200
+
+    stack.fire_and_resolve("KeyportPortsLoadFailing", inject=lambda: load(BAD_PORTS), remove=lambda: load(good),
+                           check_firing=still_serving)
+
+
+def test_healthy_load_fires_nothing(stack: Stack) -> None:
+    stack.wait_quiet()
+    start = time.time()
+    # Longer than every shortened window plus its `for`, except the 2m SLO window (its 20s short one counts).
+    seen_pending = []
+    while time.time() - start < 40:
+        seen_pending += [a["labels"]["alertname"] for a in stack.active_alerts()]
+        time.sleep(1)
+    assert not seen_pending, f"alerts became active under healthy load: {sorted(set(seen_pending))}"
+    firing = [n.labels.get("alertname") for n in stack.receiver.since(start) if n.status == "firing"]
+    assert not firing, f"firing notifications under healthy load: {firing}"
+    rate = requests.get(stack.prometheus_url + "/api/v1/query", timeout=5,
+                        params={"query": "keyport_target:http_requests:rate10s"}).json()["data"]["result"]
+    assert rate and float(rate[0]["value"][1]) >= 5, f"the healthy phase had too little traffic to mean anything: {rate}"
