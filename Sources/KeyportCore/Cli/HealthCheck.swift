@@ -70,7 +70,9 @@ public enum HealthCheck {
                 .connect(host: target.host, port: target.port)
                 .get()
             let promise = channel.eventLoop.makePromise(of: UInt.self)
-            try await channel.pipeline.addHandler(StatusCollector(promise: promise)).get()
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(StatusCollector(promise: promise))
+            }.get()
             var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path)
             head.headers.add(name: "Host", value: target.port == 80 ? target.host : "\(target.host):\(target.port)")
             head.headers.add(name: "User-Agent", value: "keyport-check")

@@ -39,19 +39,27 @@ public final class KeyportMetrics: Sendable {
         keyLength = registry.makeValueHistogram(
             descriptor: Self.descriptor("keyport_key_length_bytes", "Length of the keys served, in bytes."),
             labels: [], buckets: Self.keyLengthBuckets(maxKeySize: maxKeySize))
-        ready = registry.makeGauge(name: "keyport_ready", help: "1 when the ports data is loaded and the server is not draining, else 0.")
-        ports = registry.makeGauge(name: "keyport_ports", help: "Port records currently served.")
+        ready = registry.makeGauge(
+            descriptor: Self.descriptor("keyport_ready",
+                "1 when the ports data is loaded and the server is not draining, else 0."))
+        ports = registry.makeGauge(
+            descriptor: Self.descriptor("keyport_ports",
+                "Port records currently served."))
         portsLoadSuccesses = registry.makeCounter(
-            name: "keyport_ports_loads_total", labels: [("result", "success")], help: "Ports file loads, by result.")
+            descriptor: Self.descriptor("keyport_ports_loads_total",
+                "Ports file loads, by result."), labels: [("result", "success")])
         portsLoadFailures = registry.makeCounter(
-            name: "keyport_ports_loads_total", labels: [("result", "failure")], help: "Ports file loads, by result.")
+            descriptor: Self.descriptor("keyport_ports_loads_total",
+                "Ports file loads, by result."), labels: [("result", "failure")])
         portsLoadDuration = registry.makeGauge(
-            name: "keyport_ports_load_duration_seconds", help: "Duration of the last ports file load, successful or not.")
+            descriptor: Self.descriptor("keyport_ports_load_duration_seconds",
+                "Duration of the last ports file load, successful or not."))
         portsLastSuccess = registry.makeGauge(
-            name: "keyport_ports_last_success_timestamp_seconds", help: "Unix time of the last successful ports file load.")
+            descriptor: Self.descriptor("keyport_ports_last_success_timestamp_seconds",
+                "Unix time of the last successful ports file load."))
         registry.makeGauge(
-            name: "keyport_build_info", labels: [("version", buildInfo.version), ("revision", buildInfo.revision)],
-            help: "Always 1; labelled with the running build's version and VCS revision."
+            descriptor: Self.descriptor("keyport_build_info", "Always 1; labelled with the running build's version and VCS revision."),
+            labels: [("version", buildInfo.version), ("revision", buildInfo.revision)]
         ).set(to: 1)
         process = ProcessMetrics(registry: registry)
         ready.set(to: 0)
@@ -77,9 +85,8 @@ public final class KeyportMetrics: Sendable {
         let counter = requestCounters.withLock { counters in
             if let counter = counters[requestKey] { return counter }
             let counter = registry.makeCounter(
-                name: "http_requests_total",
-                labels: [("method", methodLabel), ("route", route), ("code", String(status.code))],
-                help: "HTTP requests answered, by method, route template and status code.")
+            descriptor: Self.descriptor("http_requests_total",
+                "HTTP requests answered, by method, route template and status code."), labels: [("method", methodLabel), ("route", route), ("code", String(status.code))])
             counters[requestKey] = counter
             return counter
         }

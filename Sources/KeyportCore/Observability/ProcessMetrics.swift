@@ -25,13 +25,18 @@ final class ProcessMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        residentMemory = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
-        virtualMemory = registry.makeGauge(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.")
-        cpuSeconds = registry.makeCounter(name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.")
-        openFDs = registry.makeGauge(name: "process_open_fds", help: "Number of open file descriptors.")
-        maxFDs = registry.makeGauge(name: "process_max_fds", help: "Maximum number of open file descriptors.")
+        residentMemory = registry.makeGauge(
+            descriptor: KeyportMetrics.descriptor("process_resident_memory_bytes", "Resident memory size in bytes."))
+        virtualMemory = registry.makeGauge(
+            descriptor: KeyportMetrics.descriptor("process_virtual_memory_bytes", "Virtual memory size in bytes."))
+        cpuSeconds = registry.makeCounter(
+            descriptor: KeyportMetrics.descriptor("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."))
+        openFDs = registry.makeGauge(
+            descriptor: KeyportMetrics.descriptor("process_open_fds", "Number of open file descriptors."))
+        maxFDs = registry.makeGauge(
+            descriptor: KeyportMetrics.descriptor("process_max_fds", "Maximum number of open file descriptors."))
         startTime = registry.makeGauge(
-            name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.")
+            descriptor: KeyportMetrics.descriptor("process_start_time_seconds", "Start time of the process since unix epoch in seconds."))
         update()
     }
 
@@ -58,8 +63,8 @@ final class ProcessMetrics: Sendable {
                 gauge.set(to: Double(bytes))
             case (let bytes?, nil):
                 let gauge = registry.makeGauge(
-                    name: "keyport_memory_limit_bytes",
-                    help: "Memory limit of the process's cgroup in bytes; absent when unlimited.")
+                    descriptor: KeyportMetrics.descriptor(
+                        "keyport_memory_limit_bytes", "Memory limit of the process's cgroup in bytes; absent when unlimited."))
                 gauge.set(to: Double(bytes))
                 state.memoryLimit = gauge
             case (nil, let gauge?):

@@ -43,7 +43,7 @@ public struct PortsEndpoints: Sendable {
         }
         let page = store.snapshot.page(after: after, limit: limit, country: country)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(256 * page.records.count + 32)
+        bytes.reserveCapacity(256 * page.count + 32)
         PortsJSON.appendPage(page, into: &bytes)
         return .json(.ok, bytes)
     }
