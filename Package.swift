@@ -40,7 +40,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            resources: [.copy("Resources/sample-ports.json")]
+            resources: [.copy("Resources/sample-ports.json"), .copy("Resources/openapi.yaml")]
         ),
         // getrandom(2), which Glibc's Swift module does not export.
         .target(name: "CKeyportRandom"),

@@ -3,7 +3,7 @@ public struct BuildInfo: Sendable, Equatable {
     public var version: String
     public var revision: String
 
-    /// The release version; bump it with the CHANGELOG.
+    /// The release version; bump it with the CHANGELOG, Chart.yaml's appVersion and openapi.yaml's info.version.
     public static let releaseVersion = "0.1.0"
 
     /// The revision comes from `KEYPORT_BUILD_REVISION`, set by the container build (`--build-arg REVISION=...`).

@@ -15,6 +15,8 @@ public final class KeyportApplication: Sendable {
     public let logger: Logger
     public let buildInfo: BuildInfo
     let threadPool: NIOThreadPool
+    /// The OpenAPI description, read once at start; `nil` when the file is not installed.
+    let openAPIDocument: [UInt8]?
 
     public init(configuration: Configuration, logger: Logger, buildInfo: BuildInfo = .current) {
         self.configuration = configuration
@@ -24,6 +26,11 @@ public final class KeyportApplication: Sendable {
         readiness = Readiness(metrics: metrics)
         ports = PortsStore(metrics: metrics)
         threadPool = NIOThreadPool.singleton
+        let openAPIPath = BundledFiles.path(of: BundledFiles.openAPI)
+        openAPIDocument = SmallFile.readBytes(openAPIPath, limit: 1 << 20)
+        if openAPIDocument == nil {
+            logger.warning("OpenAPI description not found; /openapi.yaml will answer 404", metadata: ["path": "\(openAPIPath)"])
+        }
     }
 
     /// The route table: every endpoint of the SPEC, `/debug/*` only with fault injection on.
@@ -32,7 +39,8 @@ public final class KeyportApplication: Sendable {
         let keys = KeyEndpoint(maxSize: configuration.maxKeySize, metrics: metrics)
         let portsEndpoints = PortsEndpoints(store: ports)
         let health = HealthEndpoints(readiness: readiness)
-        let info = InfoEndpoints(metrics: metrics, threadPool: threadPool, buildInfo: buildInfo)
+        let info = InfoEndpoints(
+            metrics: metrics, threadPool: threadPool, buildInfo: buildInfo, openAPIDocument: openAPIDocument)
         let faults = self.faults
         let threadPool = self.threadPool
 
@@ -52,7 +60,7 @@ public final class KeyportApplication: Sendable {
         router.get("/ready") { request, _ in .now(health.ready(request)) }
         router.get("/metrics") { request, context in info.metrics(request, context) }
         router.get("/version") { request, _ in .now(info.version(request)) }
-        router.get("/openapi.yaml") { request, _ in .now(info.openAPI(request)) }
+        router.get("/openapi.yaml") { request, _ throws(HTTPError) in .now(try info.openAPI(request)) }
         if configuration.faultInjectionEnabled {
             let debug = DebugEndpoints(faults: faults, readiness: readiness)
             router.post("/debug/fault") { request, _ throws(HTTPError) in .now(try debug.fault(request)) }
@@ -70,7 +78,7 @@ public final class KeyportApplication: Sendable {
 
     public func makePortsReloader() -> PortsReloader {
         PortsReloader(
-            path: configuration.portsFile ?? SampleData.portsFilePath(), store: ports, readiness: readiness,
+            path: configuration.portsFile ?? BundledFiles.path(of: BundledFiles.samplePorts), store: ports, readiness: readiness,
             pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger)
     }
 

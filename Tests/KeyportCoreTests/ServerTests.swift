@@ -75,7 +75,11 @@ import Testing
             #expect((version["swift_version"] as? String)?.hasPrefix("6.") == true)
             let openAPI = try server.get("/openapi.yaml")
             #expect(openAPI.status == 200)
-            #expect(openAPI.text.hasPrefix("openapi: 3."))
+            #expect(openAPI.header("Content-Type") == "application/yaml")
+            // Served byte for byte from the repository's file, whose version is the release's.
+            let file = try String(contentsOfFile: TestPaths.openAPI, encoding: .utf8)
+            #expect(openAPI.text == file)
+            #expect(file.contains("\n  version: \(BuildInfo.releaseVersion)\n"))
             for path in ["/key/{length}:", "/ports:", "/ports/{id}:", "/health:", "/ready:", "/metrics:", "/version:"] {
                 #expect(openAPI.text.contains("  " + path), "openapi.yaml lacks \(path)")
             }

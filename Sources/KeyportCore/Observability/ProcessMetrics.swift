@@ -124,9 +124,13 @@ struct ProcessSample {
     }
 }
 
-/// Reads small text files (procfs, cgroupfs) whole.
+/// Reads small files (procfs, cgroupfs, bundled documents) whole.
 enum SmallFile {
     static func read(_ path: String, limit: Int = 64 * 1024) -> String? {
+        readBytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func readBytes(_ path: String, limit: Int) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -138,6 +142,6 @@ enum SmallFile {
             guard count > 0 else { break }
             bytes.append(contentsOf: chunk[..<count])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }

@@ -6,6 +6,7 @@ public struct InfoEndpoints: Sendable {
     let metrics: KeyportMetrics
     let threadPool: NIOThreadPool
     let buildInfo: BuildInfo
+    let openAPIDocument: [UInt8]?
 
     /// Prometheus text format 0.0.4; sampling /proc runs on the thread pool, not the event loop.
     public func metrics(_ request: Request, _ context: RouteContext) -> Reply {
@@ -26,7 +27,10 @@ public struct InfoEndpoints: Sendable {
         return .json(.ok, json.bytes)
     }
 
-    public func openAPI(_ request: Request) -> Response {
-        .text(.ok, OpenAPIDocument.yaml, contentType: "application/yaml")
+    public func openAPI(_ request: Request) throws(HTTPError) -> Response {
+        guard let document = openAPIDocument else {
+            throw HTTPError(.notFound, "the OpenAPI description is not installed with this build")
+        }
+        return Response(status: .ok, contentType: "application/yaml", body: ByteBuffer(bytes: document))
     }
 }

@@ -79,6 +79,7 @@ enum TestPaths {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let sample = repositoryRoot.appendingPathComponent("Sources/KeyportCore/Resources/sample-ports.json").path
+    static let openAPI = repositoryRoot.appendingPathComponent("Sources/KeyportCore/Resources/openapi.yaml").path
     static let sharedPorts = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data/ports.json").path
     /// The `keyport` executable built beside the test bundle in the same build folder.
     static var keyportBinary: String {
