@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+# keyport's production image: a release build with the Swift standard library linked statically,
+# copied into a small Debian runtime that runs it as a numeric non-root user (no shell needed).
+#
+#   podman build -t keyport .        (or: docker build -t keyport .)
+#   podman run --rm -p 1123:1123 --read-only keyport
+#
+# Base images are build arguments, so a mirror or a newer pin needs no edit:
+#   --build-arg SWIFT_IMAGE=registry.example/swift:6.3.1-bookworm --build-arg RUNTIME_IMAGE=...
+# Unit tests run in CI (`make test`), not here.
+
+ARG SWIFT_IMAGE=docker.io/library/swift:6.3.1-bookworm
+ARG RUNTIME_IMAGE=docker.io/library/debian:12.15-slim
+
+FROM ${SWIFT_IMAGE} AS build
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+WORKDIR /src
+COPY Package.* ./
+# SwiftPM checks every target's folder when it loads the package, the test targets' too.
+COPY Sources ./Sources
+COPY Tests ./Tests
+# The cache mount keeps SwiftPM's checkouts and objects between builds of changed sources; the
+# binary is copied out of it in the same step. The ldd check proves no Swift library is dynamic.
+RUN --mount=type=cache,id=keyport-swiftpm-release,target=/src/.build \
+    swift build -c release --product keyport --static-swift-stdlib -Xlinker --strip-debug \
+    && install -D -m 0755 .build/release/keyport /out/keyport \
+    && ! ldd /out/keyport | grep libswift
+
+FROM ${RUNTIME_IMAGE}
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+# `make image` sets these: BuildInfo's release version, git's HEAD and origin remote.
+ARG SOURCE=""
+LABEL org.opencontainers.image.title="keyport" \
+      org.opencontainers.image.description="Key generation and port data service, with Prometheus metrics" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}"
+COPY --from=build /out/keyport /usr/local/bin/keyport
+COPY Sources/KeyportCore/Resources/sample-ports.json /usr/share/keyport/sample-ports.json
+COPY Sources/KeyportCore/Resources/openapi.yaml /usr/share/keyport/openapi.yaml
+# Numeric, so Kubernetes' runAsNonRoot can verify it without an /etc/passwd entry.
+USER 65532:65532
+# KEYPORT_BUILD_REVISION: what /version and keyport_build_info report as the revision.
+ENV KEYPORT_BUILD_REVISION=${REVISION} \
+    KEYPORT_HOST=0.0.0.0 \
+    KEYPORT_SRV_PORT=1123 \
+    KEYPORT_PORTS_FILE=/usr/share/keyport/sample-ports.json
+EXPOSE 1123
+# Exec form: no shell at run time. Readiness, so `depends_on: service_healthy` waits for loaded ports.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/keyport", "check", "http://127.0.0.1:1123/ready", "--timeout", "2s"]
+ENTRYPOINT ["/usr/local/bin/keyport"]
