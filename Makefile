@@ -19,9 +19,11 @@ release: ## Optimised build: .build/release/keyport
 	$(SWIFT) build -c release --product keyport
 
 ARGS ?=
-run: ## Run the server on 127.0.0.1:1123 with the bundled sample ports file (extra flags: ARGS='...')
+# The dev container sets RUN_HOST=0.0.0.0 so its published port reaches the server.
+RUN_HOST ?= 127.0.0.1
+run: ## Run the server on $(RUN_HOST):1123 with the bundled sample ports file (extra flags: ARGS='...')
 	$(SWIFT) build --product keyport
-	$(BIN_DIR)/keyport --host 127.0.0.1 --log-format text $(ARGS)
+	$(BIN_DIR)/keyport --host $(RUN_HOST) --log-format text $(ARGS)
 
 deps: ## Install the test tools (Debian packages, when run as root) and the Python venv
 	scripts/install-test-deps.sh
@@ -66,6 +68,7 @@ container-standins: ## Local stand-ins for the registry base images (no registry
 	scripts/containers-standin-images.sh
 
 compose-smoke: venv ## Build the image and run compose.yaml for real under podman-compose, then check it
+	scripts/install-test-deps.sh --containers
 	PYTHON=$(abspath $(VENV))/bin/python scripts/compose-smoke.sh
 
 # --- Helm chart: charts/keyport, deploy/kind (charts/keyport/README.md) ---
@@ -119,3 +122,23 @@ bench-ports: ## Load a generated 1M-record ports file: keyport's parser vs Go en
 
 fuzz-ports: ## libFuzzer run of the ports parser for $(FUZZ_SECONDS) seconds (default 60)
 	Fuzz/ports/run.sh $(or $(FUZZ_SECONDS),60)
+
+# --- hardening: OpenAPI + schemathesis, hostile input, slow clients, shutdown, fuzzing, load (docs/hardening.md) ---
+.PHONY: load-test hardening fuzz-long
+URL ?= http://127.0.0.1:1123
+USERS ?= 50
+SPAWN_RATE ?= 10
+DURATION ?= 60s
+MAX_SIZE ?= 1024
+HARDENING_BIN ?= $(RELEASE_BIN_DIR)/keyport
+
+load-test: venv ## locust's mix (keys, look-ups, listings, ~8% bad requests) against URL=$(URL), USERS, SPAWN_RATE, DURATION, MAX_SIZE (the server's --max-size)
+	KEYPORT_LOAD_MAX_SIZE=$(MAX_SIZE) $(VENV)/bin/locust -f tests/load/locustfile.py --headless -H $(URL) \
+		-u $(USERS) -r $(SPAWN_RATE) -t $(DURATION) --only-summary
+
+hardening: venv ## Long runs on a release build (needs wrk): 500-connection slowloris, 2,000 keep-alive connections, shutdown under wrk, 3-minute soak with reloads, 1M-record reload peak
+	$(if $(filter $(RELEASE_BIN_DIR)/keyport,$(HARDENING_BIN)),$(SWIFT) build -c release --product keyport)
+	KEYPORT_HARDENING_LONG=1 KEYPORT_BIN=$(HARDENING_BIN) $(VENV)/bin/python -m pytest -q -s tests/ops/test_hardening.py -k long
+
+fuzz-long: ## libFuzzer run of the ports parser for FUZZ_LONG_SECONDS (default 1800; crashes land in FUZZ_OUT, default /tmp/keyport-fuzz)
+	Fuzz/ports/run.sh $(or $(FUZZ_LONG_SECONDS),1800)
