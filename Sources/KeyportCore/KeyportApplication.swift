@@ -78,7 +78,8 @@ public final class KeyportApplication: Sendable {
 
     public func makePortsReloader() -> PortsReloader {
         PortsReloader(
-            path: configuration.portsFile ?? BundledFiles.path(of: BundledFiles.samplePorts), store: ports, readiness: readiness,
+            path: configuration.portsFile ?? BundledFiles.path(of: BundledFiles.samplePorts),
+            store: ports, readiness: readiness, metrics: metrics,
             pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger)
     }
 

@@ -24,18 +24,7 @@ import Testing
 
     @Test func refusedConnectionsFail() async throws {
         // Bind then close a socket to find a port nobody listens on.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length)
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let (fd, port) = Self.boundSocket()
         close(fd)
         let error = try await #require(throws: HealthCheck.Failure.self) {
             try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .seconds(2))
@@ -48,8 +37,17 @@ import Testing
 
     @Test func silentServersTimeOut() async throws {
         // A listening socket that never answers: the kernel accepts the connection, nobody replies.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = Self.boundSocket()
         defer { close(fd) }
+        listen(fd, 8)
+        await #expect(throws: HealthCheck.Failure.timeout) {
+            try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .milliseconds(300))
+        }
+    }
+
+    /// A TCP socket bound to a free loopback port, and that port.
+    static func boundSocket() -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -60,10 +58,6 @@ import Testing
                 return getsockname(fd, pointer, &length)
             }
         }
-        listen(fd, 8)
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        await #expect(throws: HealthCheck.Failure.timeout) {
-            try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .milliseconds(300))
-        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 }

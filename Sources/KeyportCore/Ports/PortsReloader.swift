@@ -16,17 +16,19 @@ public final class PortsReloader: Service, Sendable {
     let path: String
     let store: PortsStore
     let readiness: Readiness
+    let metrics: KeyportMetrics?
     let pollInterval: Duration
     let threadPool: NIOThreadPool
     let logger: Logger
 
     public init(
-        path: String, store: PortsStore, readiness: Readiness, pollInterval: Duration, threadPool: NIOThreadPool,
-        logger: Logger
+        path: String, store: PortsStore, readiness: Readiness, metrics: KeyportMetrics?, pollInterval: Duration,
+        threadPool: NIOThreadPool, logger: Logger
     ) {
         self.path = path
         self.store = store
         self.readiness = readiness
+        self.metrics = metrics
         self.pollInterval = pollInterval
         self.threadPool = threadPool
         self.logger = logger
@@ -111,12 +113,12 @@ public final class PortsReloader: Service, Sendable {
             return
         }
         let elapsed = start.duration(to: .now)
-        store.metrics?.portsLoadDuration.set(to: elapsed.seconds)
+        metrics?.portsLoadDuration.set(to: elapsed.seconds)
         switch result {
         case .success(let snapshot):
             store.replace(with: snapshot)
-            store.metrics?.portsLoadSuccesses.increment()
-            store.metrics?.portsLastSuccess.set(to: WallClock.now().secondsSinceEpoch)
+            metrics?.portsLoadSuccesses.increment()
+            metrics?.portsLastSuccess.set(to: WallClock.now().secondsSinceEpoch)
             readiness.update {
                 $0.portsLoaded = true
                 $0.portsProblem = nil
@@ -125,7 +127,7 @@ public final class PortsReloader: Service, Sendable {
                 "ports file loaded",
                 metadata: ["path": "\(path)", "records": "\(snapshot.count)", "seconds": "\(elapsed.seconds)"])
         case .failure(let error):
-            store.metrics?.portsLoadFailures.increment()
+            metrics?.portsLoadFailures.increment()
             let serving = readiness.current.portsLoaded
             readiness.update { state in
                 if !state.portsLoaded { state.portsProblem = "ports file failed to load: \(error)" }
@@ -134,5 +136,14 @@ public final class PortsReloader: Service, Sendable {
                 serving ? "ports file reload failed; still serving the previous data" : "ports file failed to load; not ready",
                 metadata: ["path": "\(path)", "error": "\(error)"])
         }
+        await releaseFreedMemory()
+    }
+
+    /// Hands the replaced snapshot's and the parser's freed pages back to the OS. Without it glibc keeps
+    /// them in whichever thread's arena freed them, and RSS crept up by a snapshot's size every few reloads.
+    private func releaseFreedMemory() async {
+        #if canImport(Glibc)
+        _ = try? await threadPool.runIfActive { malloc_trim(0) }
+        #endif
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// here in one step, so a request sees either the old data or the new, never a mix.
 public final class PortsStore: Sendable {
     private let current = Mutex(PortsSnapshot.empty)
-    let metrics: KeyportMetrics?
+    private let metrics: KeyportMetrics?
 
     public init(metrics: KeyportMetrics?) {
         self.metrics = metrics

@@ -31,14 +31,14 @@ struct TestServer {
             tasks.addTask { try await group.run() }
             defer { tasks.cancelAll() }
             let address = try await server.localAddress.get()
-            try await waitUntil { application.metrics.exposition().contains(subsequence: "keyport_ports_loads_total") && Self.loadsFinished(application) }
+            try await waitUntil { Self.firstLoadFinished(application) }
             try await body(TestServer(application: application, port: address.port!))
             await group.triggerGracefulShutdown()
             try await tasks.next()
         }
     }
 
-    private static func loadsFinished(_ application: KeyportApplication) -> Bool {
+    private static func firstLoadFinished(_ application: KeyportApplication) -> Bool {
         let text = String(decoding: application.metrics.exposition(), as: UTF8.self)
         let lines = text.split(separator: "\n").filter { $0.hasPrefix("keyport_ports_loads_total{") }
         return lines.contains { !$0.hasSuffix(" 0") }
@@ -67,12 +67,6 @@ func waitUntil(timeout: Duration = .seconds(10), _ condition: () throws -> Bool)
 }
 
 struct WaitTimeout: Error {}
-
-extension Array where Element == UInt8 {
-    func contains(subsequence text: String) -> Bool {
-        firstRange(of: Array(text.utf8)) != nil
-    }
-}
 
 /// Where the test data lives: the repository's sample, and the shared real ports file beside the checkout.
 enum TestPaths {
