@@ -35,6 +35,14 @@ import Testing
         #expect(keyResponse?.body == ByteBuffer(string: "key 32"))
     }
 
+    @Test func parametersAreTheBytesAfterThePrefix() throws {
+        // A combining mark right after the prefix must not swallow the prefix's last "/".
+        let match = router().match(Request(method: .GET, uri: "/key/\u{301}5"))
+        #expect(match.template == "/key/{length}")
+        #expect(Array(match.parameter.utf8) == Array("\u{301}5".utf8))
+        #expect(router().match(Request(method: .GET, uri: "/kéy/5")).template == Router.unmatchedRoute)
+    }
+
     @Test func headIsServedByTheGetHandler() throws {
         let (match, response) = try run(.HEAD, "/health")
         #expect(match.template == "/health")

@@ -62,11 +62,12 @@ public struct Router: Sendable {
         for route in routes {
             let parameter: Substring
             if route.hasParameter {
-                guard request.path.hasPrefix(route.prefix) else { continue }
-                parameter = request.path.dropFirst(route.prefix.utf8.count)
-                guard !parameter.isEmpty, !parameter.contains("/") else { continue }
+                // Byte comparisons: routing wants exact paths, not Unicode-equivalent ones, and they are cheaper.
+                guard request.path.utf8.starts(with: route.prefix.utf8) else { continue }
+                parameter = request.path[request.path.utf8.index(request.path.startIndex, offsetBy: route.prefix.utf8.count)...]
+                guard !parameter.isEmpty, !parameter.utf8.contains(UInt8(ascii: "/")) else { continue }
             } else {
-                guard request.path == route.prefix else { continue }
+                guard request.path.utf8.elementsEqual(route.prefix.utf8) else { continue }
                 parameter = ""
             }
             let method = request.method == .HEAD ? HTTPMethod.GET : request.method
