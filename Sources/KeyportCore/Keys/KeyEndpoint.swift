@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CKeyportRandom
+import CKeyportShims
 import NIOCore
 import NIOPosix
 

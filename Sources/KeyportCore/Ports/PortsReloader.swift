@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CKeyportShims
 import KeyportPorts
 import Logging
 import NIOPosix
@@ -142,8 +143,6 @@ public final class PortsReloader: Service, Sendable {
     /// Hands the replaced snapshot's and the parser's freed pages back to the OS. Without it glibc keeps
     /// them in whichever thread's arena freed them, and RSS crept up by a snapshot's size every few reloads.
     private func releaseFreedMemory() async {
-        #if canImport(Glibc)
-        _ = try? await threadPool.runIfActive { malloc_trim(0) }
-        #endif
+        _ = try? await threadPool.runIfActive { keyport_malloc_trim(0) }
     }
 }

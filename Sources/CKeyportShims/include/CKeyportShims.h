@@ -1,0 +1,16 @@
+#ifndef CKEYPORT_SHIMS_H
+#define CKEYPORT_SHIMS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/// Fills up to `length` bytes from the kernel CSPRNG (getrandom(2)); returns the count or -1 with errno set.
+ssize_t keyport_getrandom(void *buffer, size_t length);
+
+/// Returns freed heap pages to the kernel (glibc's malloc_trim); does nothing on other C libraries.
+int keyport_malloc_trim(size_t pad);
+
+/// CPUs this process may run on (sched_getaffinity), or 0 when unknown.
+int keyport_affinity_cpu_count(void);
+
+#endif
