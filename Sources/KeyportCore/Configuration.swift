@@ -18,6 +18,10 @@ public struct Configuration: Sendable, Equatable {
     public var portsPollInterval: Duration = .seconds(10)
     /// Connections that send nothing for this long are closed.
     public var idleTimeout: Duration = .seconds(60)
+    /// A request must be complete (headers and body) this long after its first byte, else 408 and close.
+    public var requestTimeout: Duration = .seconds(30)
+    /// The accepted range of `--idle-timeout` and `--request-timeout`.
+    public static let timeoutRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
     public enum LogFormat: String, Sendable, CaseIterable {
         case json, text
@@ -89,6 +93,12 @@ extension Configuration {
             }
             shutdownDelay = delay
         }
+        if let raw = value("--idle-timeout", options.idleTimeout) {
+            idleTimeout = try Self.timeout(raw, flag: "--idle-timeout")
+        }
+        if let raw = value("--request-timeout", options.requestTimeout) {
+            requestTimeout = try Self.timeout(raw, flag: "--request-timeout")
+        }
         if options.enableFaultInjection {
             faultInjectionEnabled = true
         } else if let raw = environment[Self.environmentName(of: "--enable-fault-injection")] {
@@ -99,6 +109,13 @@ extension Configuration {
                 throw ConfigurationError(flag: "--enable-fault-injection", value: raw, accepted: "true or false")
             }
         }
+    }
+
+    private static func timeout(_ raw: String, flag: String) throws(ConfigurationError) -> Duration {
+        guard let duration = Duration.parse(raw), timeoutRange.contains(duration) else {
+            throw ConfigurationError(flag: flag, value: raw, accepted: "a duration from 100ms to 1h such as 30s or 1m")
+        }
+        return duration
     }
 
     private static func integer(_ raw: String, flag: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {

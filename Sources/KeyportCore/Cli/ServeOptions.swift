@@ -24,6 +24,12 @@ public struct ServeOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("shutdown-delay"), help: "After SIGTERM, time spent not ready but still serving, e.g. 5s (default 0s; env KEYPORT_SHUTDOWN_DELAY).")
     public var shutdownDelay: String?
 
+    @Option(name: .customLong("idle-timeout"), help: "Close a connection that sends nothing for this long, 100ms...1h (default 60s; env KEYPORT_IDLE_TIMEOUT).")
+    public var idleTimeout: String?
+
+    @Option(name: .customLong("request-timeout"), help: "A started request must be complete within this, else 408 and close, 100ms...1h (default 30s; env KEYPORT_REQUEST_TIMEOUT).")
+    public var requestTimeout: String?
+
     @Flag(name: .customLong("enable-fault-injection"), help: "Enable the /debug/* fault-injection endpoints (env KEYPORT_ENABLE_FAULT_INJECTION).")
     public var enableFaultInjection = false
 

@@ -18,6 +18,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let full = unwrapInboundIn(data)
         let start = ContinuousClock.now
+        context.triggerUserOutboundEvent(RequestTimeoutHandler.RequestReceived(), promise: nil)
         let request = Request(method: full.head.method, uri: full.head.uri, headers: full.head.headers, body: full.body)
         let match = router.match(request)
         let reply: Reply
@@ -53,7 +54,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         _ response: Response, for request: HTTPRequestHead, route: String, start: ContinuousClock.Instant,
         context: ChannelHandlerContext
     ) {
-        let keepAlive = request.isKeepAlive
+        // NIO's encoder sends a response to CONNECT without a body or length, so only closing frames it.
+        let keepAlive = request.isKeepAlive && request.method != .CONNECT
         var head = HTTPResponseHead(version: request.version, status: response.status, headers: response.headers)
         head.headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
         if !keepAlive {
@@ -65,6 +67,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if request.method != .HEAD, response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
+        context.triggerUserOutboundEvent(RequestTimeoutHandler.ResponseWritten(), promise: nil)
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {

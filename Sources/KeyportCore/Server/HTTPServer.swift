@@ -19,6 +19,9 @@ public final class HTTPServer: Service, Sendable {
         return limits
     }()
 
+    /// Connections accepted per wake-up of the listening socket.
+    public static let acceptsPerWakeup: UInt = 256
+
     private let configuration: Configuration
     private let router: Router
     private let metrics: KeyportMetrics?
@@ -48,10 +51,14 @@ public final class HTTPServer: Service, Sendable {
         let router = self.router
         let metrics = self.metrics
         let idleTimeout = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9))
+        let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
         let channel: Channel
         do {
             channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
+                // NIO accepts 4 connections per wake-up by default: with thousands of busy connections on the
+                // loop, a burst of new ones (health probes among them) then waited seconds to be accepted.
+                .serverChannelOption(.maxMessagesPerRead, value: Self.acceptsPerWakeup)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -64,10 +71,12 @@ public final class HTTPServer: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHandler(RequestTimeoutHandler(timeout: requestTimeout, metrics: metrics))
                         try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                         try pipeline.configureHTTPServerPipeline(
                             withPipeliningAssistance: true, withErrorHandling: false,
-                            withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                            // Every response header is set by keyport's own code, never copied from a request.
+                            withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
                             withDecoderLimitConfiguration: Self.decoderLimits)
                         try pipeline.addHandler(ProtocolErrorResponder(metrics: metrics))
                         try pipeline.addHandler(NIOHTTPServerRequestAggregator(maxContentLength: Self.maxBodyBytes))

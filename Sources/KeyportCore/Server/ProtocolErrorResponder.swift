@@ -3,7 +3,8 @@ import NIOHTTP1
 
 /// Answers requests the HTTP parser rejects with a JSON error before the connection closes: 405 for a
 /// method the parser does not know, 431 for oversized headers, 400 for anything else. Replaces NIO's
-/// `HTTPServerProtocolErrorHandler`, which answers with an empty 400. Bound to one event loop.
+/// `HTTPServerProtocolErrorHandler`, which answers with an empty 400. It also gives the request
+/// aggregator's empty 413 a JSON body. Bound to one event loop.
 final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -49,7 +50,20 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
+        let part = unwrapOutboundIn(data)
+        if case .head(let head) = part, head.status == .payloadTooLarge, head.headers["content-length"] == ["0"] {
+            // The request aggregator's own 413 has an empty body: give it the JSON error every other answer has.
+            let response = HTTPError(.payloadTooLarge, "request body too large: at most \(HTTPServer.maxBodyBytes) bytes").response
+            var headers = head.headers
+            headers.replaceOrAdd(name: "content-type", value: "application/json")
+            headers.replaceOrAdd(name: "content-length", value: String(response.body.readableBytes))
+            hasUnterminatedResponse = true
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: head.status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: promise)
+            metrics?.recordRequest(method: .RAW(value: "OTHER"), route: Router.unmatchedRoute, status: head.status, duration: .zero)
+            return
+        }
+        switch part {
         case .head(let head) where head.status.code >= 200: hasUnterminatedResponse = true
         case .end: hasUnterminatedResponse = false
         default: break
