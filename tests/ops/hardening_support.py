@@ -1,0 +1,273 @@
+"""Helpers for the hardening tests (tests/ops/test_hardening.py): a keyport process on a free loopback
+port, raw-socket requests, metrics parsing, RSS readings and a small keep-alive load generator."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+OPENAPI = REPO / "Sources" / "KeyportCore" / "Resources" / "openapi.yaml"
+VENV_BIN = pathlib.Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
+
+
+def keyport_bin() -> str:
+    return os.environ.get("KEYPORT_BIN") or str(REPO / ".build" / "debug" / "keyport")
+
+
+def venv_tool(name: str) -> str:
+    """A console script of the running interpreter's venv (schemathesis, locust)."""
+    import sys
+
+    beside = pathlib.Path(sys.executable).parent / name
+    return str(beside if beside.exists() else VENV_BIN / name)
+
+
+class Keyport:
+    """`keyport --srv-port 0` on 127.0.0.1; the bound port comes from the JSON `listening` log line."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None, ready_timeout: float = 120.0) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="keyport-hardening-", suffix=".log", delete=False)
+        command = [keyport_bin(), "--host", "127.0.0.1", "--srv-port", "0", "--log-format", "json", *args]
+        self.process = subprocess.Popen(
+            command, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
+        )
+        self.port = 0
+        deadline = time.time() + 30
+        while not self.port:
+            if self.process.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError(f"keyport did not start: {self.log_text()[-2000:]}")
+            for line in self.log_text().splitlines():
+                if '"listening"' in line:
+                    self.port = int(json.loads(line)["port"])
+            time.sleep(0.05)
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_until(lambda: self.get_status("/ready") == 200, ready_timeout, what="keyport ready")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_text(self) -> str:
+        return pathlib.Path(self.log.name).read_text(errors="replace")
+
+    def get_status(self, path: str) -> int | None:
+        try:
+            return request(self.port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()).status
+        except OSError:
+            return None
+
+    def metrics(self) -> dict[str, float]:
+        return parse_metrics(request(self.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").body.decode())
+
+    def rss_bytes(self) -> int:
+        return status_field(self.pid, "VmRSS")
+
+    def signal(self, sig: int) -> None:
+        self.process.send_signal(sig)
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.log.close()
+        return self.process.returncode
+
+    def __enter__(self) -> "Keyport":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+        try:
+            os.unlink(self.log.name)
+        except OSError:
+            pass
+
+
+def status_field(pid: int, name: str) -> int:
+    """A kB field of /proc/PID/status (VmRSS, VmHWM) in bytes."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(name)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """`name{labels}` → value for every sample line (labels kept verbatim)."""
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            samples[key] = float(value)
+    return samples
+
+
+def metric_sum(samples: dict[str, float], name: str, **labels: str) -> float:
+    total = 0.0
+    for key, value in samples.items():
+        metric, _, rest = key.partition("{")
+        if metric == name and all(f'{k}="{v}"' in rest for k, v in labels.items()):
+            total += value
+    return total
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    closed: bool  # the server closed the connection after this response
+
+
+def request(port: int, data: bytes, timeout: float = 10.0, head: bool = False) -> RawResponse:
+    """Sends `data` on a fresh connection and reads one response (framed by Content-Length, else until close)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        return read_response(sock, head=head)
+
+
+def read_response(sock: socket.socket, head: bool = False) -> RawResponse:
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed before a response head: {buffer[:200]!r}")
+        buffer += chunk
+    head_bytes, _, rest = buffer.partition(b"\r\n\r\n")
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    closed = False
+    if head:
+        body = b""
+    elif "content-length" in headers:
+        length = int(headers["content-length"])
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed inside a body")
+            rest += chunk
+        body = rest[:length]
+    else:
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                break
+            rest += chunk
+        body, closed = rest, True
+    if not closed and headers.get("connection", "").lower() == "close":
+        sock.settimeout(2.0)
+        try:
+            closed = sock.recv(1) == b""
+        except ConnectionResetError:
+            closed = True
+        except socket.timeout:
+            closed = False
+    return RawResponse(status, headers, body, closed)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[index]
+
+
+@dataclass
+class LoadResult:
+    ok: int = 0
+    failures: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+
+class KeepAliveLoad:
+    """`threads` keep-alive connections, each sending `targets` in turn until stopped; a request counts as
+    failed when it was sent on an open connection and got no complete response or an unexpected status."""
+
+    def __init__(self, port: int, targets: list[tuple[str, set[int]]], threads: int = 8) -> None:
+        self.port = port
+        self.targets = targets
+        self.stop_flag = threading.Event()
+        self.result = LoadResult()
+        self.lock = threading.Lock()
+        self.workers = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
+
+    def start(self) -> "KeepAliveLoad":
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def stop(self) -> LoadResult:
+        self.stop_flag.set()
+        for worker in self.workers:
+            worker.join(30)
+        return self.result
+
+    def _run(self, index: int) -> None:
+        sock = None
+        n = index
+        while not self.stop_flag.is_set():
+            if sock is None:
+                try:
+                    sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+                except OSError:
+                    # Not accepted (the listener is closed): nothing was sent, so nothing failed.
+                    time.sleep(0.05)
+                    continue
+            target, expected = self.targets[n % len(self.targets)]
+            n += 1
+            started = time.perf_counter()
+            try:
+                sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                response = read_response(sock)
+            except OSError as error:
+                with self.lock:
+                    self.result.failures.append(f"{target}: {error!r}")
+                sock.close()
+                sock = None
+                continue
+            elapsed = time.perf_counter() - started
+            with self.lock:
+                self.result.latencies.append(elapsed)
+                self.result.statuses[response.status] = self.result.statuses.get(response.status, 0) + 1
+                if response.status in expected:
+                    self.result.ok += 1
+                else:
+                    self.result.failures.append(f"{target}: status {response.status}")
+            if response.closed or response.headers.get("connection", "").lower() == "close":
+                sock.close()
+                sock = None
+        if sock is not None:
+            sock.close()
