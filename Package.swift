@@ -23,13 +23,15 @@ let package = Package(
             dependencies: [
                 "KeyportCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "KeyportCore",
             dependencies: [
                 "KeyportPorts",
-                "CKeyportRandom",
+                "CKeyportShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -42,8 +44,8 @@ let package = Package(
             ],
             resources: [.copy("Resources/sample-ports.json"), .copy("Resources/openapi.yaml")]
         ),
-        // getrandom(2), which Glibc's Swift module does not export.
-        .target(name: "CKeyportRandom"),
+        // getrandom(2) and malloc_trim(3), which Glibc's Swift module does not export.
+        .target(name: "CKeyportShims"),
         // The ports parser and store depend on nothing, so they can be fuzzed and benchmarked alone.
         .target(name: "KeyportPorts"),
         .testTarget(

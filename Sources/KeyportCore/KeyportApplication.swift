@@ -1,3 +1,4 @@
+import CKeyportShims
 import Logging
 import NIOCore
 import NIOPosix
@@ -83,8 +84,15 @@ public final class KeyportApplication: Sendable {
             pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger)
     }
 
+    /// One event loop per CPU this process may use: NIO's own count follows cgroup quotas but not the
+    /// CPU affinity mask (taskset, cpusets on some runtimes), and surplus loops only contend for the CPUs.
+    public static var eventLoopThreadCount: Int {
+        let affinity = Int(keyport_affinity_cpu_count())
+        return max(1, affinity > 0 ? min(affinity, System.coreCount) : System.coreCount)
+    }
+
     /// Runs until SIGTERM/SIGINT (graceful) or a service fails. SIGHUP reloads the ports file.
-    public func run(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
+    public func run(group: any EventLoopGroup) async throws {
         let server = makeServer(group: group)
         let reloader = makePortsReloader()
         if configuration.faultInjectionEnabled {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KeyportCore
 import Logging
+import NIOPosix
 
 @main
 struct KeyportCommand: AsyncParsableCommand {
@@ -30,8 +31,10 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap(configuration.makeLogHandlerFactory())
         let logger = Logger(label: "keyport")
         let application = KeyportApplication(configuration: configuration, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: KeyportApplication.eventLoopThreadCount)
+        defer { group.shutdownGracefully { _ in } }
         do {
-            try await application.run()
+            try await application.run(group: group)
         } catch {
             logger.critical("server stopped with an error", metadata: ["error": "\(error)"])
             throw ExitCode(1)
