@@ -86,18 +86,16 @@ extension Configuration {
             logFormat = format
         }
         if let raw = value("--shutdown-delay", options.shutdownDelay) {
-            guard let delay = Duration.parse(raw), delay <= .seconds(3600) else {
-                throw ConfigurationError(
-                    flag: "--shutdown-delay", value: raw,
-                    accepted: "a duration from 0s to 1h such as 5s, 500ms or 1m")
-            }
-            shutdownDelay = delay
+            shutdownDelay = try Self.duration(
+                raw, flag: "--shutdown-delay", in: .zero ... .seconds(3600),
+                accepted: "a duration from 0s to 1h such as 5s, 500ms or 1m")
         }
+        let timeoutAccepted = "a duration from 100ms to 1h such as 30s or 1m"
         if let raw = value("--idle-timeout", options.idleTimeout) {
-            idleTimeout = try Self.timeout(raw, flag: "--idle-timeout")
+            idleTimeout = try Self.duration(raw, flag: "--idle-timeout", in: Self.timeoutRange, accepted: timeoutAccepted)
         }
         if let raw = value("--request-timeout", options.requestTimeout) {
-            requestTimeout = try Self.timeout(raw, flag: "--request-timeout")
+            requestTimeout = try Self.duration(raw, flag: "--request-timeout", in: Self.timeoutRange, accepted: timeoutAccepted)
         }
         if options.enableFaultInjection {
             faultInjectionEnabled = true
@@ -111,9 +109,11 @@ extension Configuration {
         }
     }
 
-    private static func timeout(_ raw: String, flag: String) throws(ConfigurationError) -> Duration {
-        guard let duration = Duration.parse(raw), timeoutRange.contains(duration) else {
-            throw ConfigurationError(flag: flag, value: raw, accepted: "a duration from 100ms to 1h such as 30s or 1m")
+    private static func duration(
+        _ raw: String, flag: String, in range: ClosedRange<Duration>, accepted: String
+    ) throws(ConfigurationError) -> Duration {
+        guard let duration = Duration.parse(raw), range.contains(duration) else {
+            throw ConfigurationError(flag: flag, value: raw, accepted: accepted)
         }
         return duration
     }

@@ -104,6 +104,11 @@ public final class KeyportMetrics: Sendable {
         histogram.record(duration)
     }
 
+    /// Counts a request the HTTP layer refused before any route saw it (parse errors, 408, 413).
+    public func recordRejectedRequest(status: HTTPResponseStatus) {
+        recordRequest(method: .RAW(value: "OTHER"), route: Router.unmatchedRoute, status: status, duration: .zero)
+    }
+
     public func recordKeyLength(_ length: Int) {
         keyLength.record(Double(length))
     }

@@ -56,14 +56,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         // NIO's encoder sends a response to CONNECT without a body or length, so only closing frames it.
         let keepAlive = request.isKeepAlive && request.method != .CONNECT
-        var head = HTTPResponseHead(version: request.version, status: response.status, headers: response.headers)
-        head.headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
-        if !keepAlive {
-            head.headers.replaceOrAdd(name: "Connection", value: "close")
-        } else if request.version.minor == 0 {
-            head.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
-        }
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.head(response.head(version: request.version, keepAlive: keepAlive))), promise: nil)
         if request.method != .HEAD, response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }

@@ -37,14 +37,10 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
         // The parser error is fatal for the connection; a response is possible only if none is under way.
         if !hasUnterminatedResponse {
             let response = Self.error(for: parserError).response
-            var headers = response.headers
-            headers.replaceOrAdd(name: "Connection", value: "close")
-            headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
-            let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.head(response.head(version: .http1_1, keepAlive: false))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            metrics?.recordRequest(method: .RAW(value: "OTHER"), route: Router.unmatchedRoute, status: response.status, duration: .zero)
+            metrics?.recordRejectedRequest(status: response.status)
         }
         context.fireErrorCaught(error)
     }
@@ -60,7 +56,7 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
             hasUnterminatedResponse = true
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: head.status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: promise)
-            metrics?.recordRequest(method: .RAW(value: "OTHER"), route: Router.unmatchedRoute, status: head.status, duration: .zero)
+            metrics?.recordRejectedRequest(status: head.status)
             return
         }
         switch part {

@@ -108,7 +108,7 @@ final class RequestTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler
         bytes.writeImmutableBuffer(body)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(bytes))).whenComplete { _ in channel.close(promise: nil) }
-        metrics?.recordRequest(method: .RAW(value: "OTHER"), route: Router.unmatchedRoute, status: .requestTimeout, duration: .zero)
+        metrics?.recordRejectedRequest(status: .requestTimeout)
     }
 }
 

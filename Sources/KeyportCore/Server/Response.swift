@@ -27,4 +27,16 @@ public struct Response: Sendable {
     }
 
     public static let noContent = Response(status: .noContent)
+
+    /// The head to send: this response's headers plus `Content-Length` and the connection's fate.
+    func head(version: HTTPVersion, keepAlive: Bool) -> HTTPResponseHead {
+        var head = HTTPResponseHead(version: version, status: status, headers: headers)
+        head.headers.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        if !keepAlive {
+            head.headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if version.minor == 0 {
+            head.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
+        return head
+    }
 }
