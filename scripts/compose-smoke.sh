@@ -46,9 +46,14 @@ phase() {
 }
 
 phase "stand-in base images"
+# Run it on its own (not in a process substitution) so its failure stops the smoke here, once.
+standins=$("$repo/scripts/containers-standin-images.sh" all) || {
+    echo "compose-smoke: step 'stand-in base images' failed (its error is above)" >&2
+    exit 1
+}
 while IFS='=' read -r name value; do
     [[ $name =~ ^[A-Z_]+$ ]] && export "$name=$value"
-done < <("$repo/scripts/containers-standin-images.sh" all)
+done <<<"$standins"
 echo "SWIFT_IMAGE=$SWIFT_IMAGE RUNTIME_IMAGE=$RUNTIME_IMAGE PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE ALERTMANAGER_IMAGE=$ALERTMANAGER_IMAGE"
 
 export KEYPORT_IMAGE=${KEYPORT_IMAGE:-localhost/keyport:smoke}
