@@ -30,9 +30,9 @@ deps: ## Install the test tools (Debian packages, when run as root) and the Pyth
 	$(MAKE) venv
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: tests/ops/requirements.txt
+$(VENV)/.installed: ops-tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/ops/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r ops-tests/requirements.txt
 	touch $@
 
 test: deps build ## Everything: Swift unit/integration tests, then the ops tests (rules, chart, containers, live alerts)
@@ -42,7 +42,7 @@ test-swift: ## Swift Testing suites (needs a prior `make build`)
 	$(SWIFT) test --skip-build
 
 test-ops: venv ## Python/pytest ops tests against the built binary
-	$(VENV)/bin/python -m pytest -q tests/ops
+	$(VENV)/bin/python -m pytest -q ops-tests
 
 clean: ## Remove build output and the venv
 	rm -rf .build $(VENV)
@@ -84,8 +84,8 @@ KIND_IMAGE ?= docker.io/library/keyport:$(CHART_APP_VERSION)
 
 .PHONY: chart-test kind-up deploy kind-down
 
-chart-test: venv ## Render, lint, validate and scan the Helm chart (tests/ops/test_chart.py)
-	$(VENV)/bin/python -m pytest -q tests/ops/test_chart.py
+chart-test: venv ## Render, lint, validate and scan the Helm chart (ops-tests/test_chart.py)
+	$(VENV)/bin/python -m pytest -q ops-tests/test_chart.py
 
 kind-up: ## kind cluster of deploy/kind/kind-config.yaml with a freshly built keyport image loaded (needs Docker/Podman + kind)
 	$(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' || $(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind/kind-config.yaml
@@ -109,11 +109,11 @@ kind-down: ## Delete the kind cluster
 rules: venv ## Re-render deploy/prometheus/keyport.rules.yaml and deploy/alertmanager/alertmanager.yml from the chart's templates
 	$(VENV)/bin/python scripts/render-alerting.py
 
-rules-test: venv ## promtool check/test rules, amtool check-config, values tuning and schema (tests/ops/test_rules.py)
-	$(VENV)/bin/python -m pytest -q tests/ops/test_rules.py
+rules-test: venv ## promtool check/test rules, amtool check-config, values tuning and schema (ops-tests/test_rules.py)
+	$(VENV)/bin/python -m pytest -q ops-tests/test_rules.py
 
 alerts-live: venv ## Live fault -> Prometheus -> Alertmanager -> webhook test against $(KEYPORT_BIN), printing the latencies
-	$(VENV)/bin/python -m pytest -q -s tests/ops/test_alerts_live.py
+	$(VENV)/bin/python -m pytest -q -s ops-tests/test_alerts_live.py
 
 # --- Ports parser (KeyportPorts): benchmark and fuzzing -------------------------------------------
 .PHONY: bench-ports fuzz-ports
@@ -133,12 +133,12 @@ MAX_SIZE ?= 1024
 HARDENING_BIN ?= $(RELEASE_BIN_DIR)/keyport
 
 load-test: venv ## locust's mix (keys, look-ups, listings, ~8% bad requests) against URL=$(URL), USERS, SPAWN_RATE, DURATION, MAX_SIZE (the server's --max-size)
-	KEYPORT_LOAD_MAX_SIZE=$(MAX_SIZE) $(VENV)/bin/locust -f tests/load/locustfile.py --headless -H $(URL) \
+	KEYPORT_LOAD_MAX_SIZE=$(MAX_SIZE) $(VENV)/bin/locust -f ops-tests/load/locustfile.py --headless -H $(URL) \
 		-u $(USERS) -r $(SPAWN_RATE) -t $(DURATION) --only-summary
 
 hardening: venv ## Long runs on a release build (needs wrk): 500-connection slowloris, 2,000 keep-alive connections, shutdown under wrk, 3-minute soak with reloads, 1M-record reload peak
 	$(if $(filter $(RELEASE_BIN_DIR)/keyport,$(HARDENING_BIN)),$(SWIFT) build -c release --product keyport)
-	KEYPORT_HARDENING_LONG=1 KEYPORT_BIN=$(HARDENING_BIN) $(VENV)/bin/python -m pytest -q -s tests/ops/test_hardening.py -k long
+	KEYPORT_HARDENING_LONG=1 KEYPORT_BIN=$(HARDENING_BIN) $(VENV)/bin/python -m pytest -q -s ops-tests/test_hardening.py -k long
 
 fuzz-long: ## libFuzzer run of the ports parser for FUZZ_LONG_SECONDS (default 1800; crashes land in FUZZ_OUT, default /tmp/keyport-fuzz)
 	Fuzz/ports/run.sh $(or $(FUZZ_LONG_SECONDS),1800)

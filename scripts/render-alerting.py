@@ -10,7 +10,7 @@ are checked against the chart's schema and nothing depends on the chart's other 
     scripts/render-alerting.py --check         # exit 1 when a compose copy is stale
     scripts/render-alerting.py --values v.yaml --rules-out r.yaml --alertmanager-out a.yml
 
-Needs helm-python-sdk (tests/ops/requirements.txt).
+Needs helm-python-sdk (ops-tests/requirements.txt).
 """
 from __future__ import annotations
 

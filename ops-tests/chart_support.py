@@ -1,4 +1,4 @@
-"""Rendering the keyport chart with Helm's own engine (helm-python-sdk), for tests/ops/test_chart.py."""
+"""Rendering the keyport chart with Helm's own engine (helm-python-sdk), for ops-tests/test_chart.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import yaml
 from helm_python import Chart
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 # KEYPORT_CHART_DIR points the tests at another copy of the chart (e.g. to try a change or a mutation).
 CHART_DIR = Path(os.environ.get("KEYPORT_CHART_DIR") or REPO / "charts" / "keyport")
 SCENARIO_DIR = CHART_DIR / "ci"

@@ -980,7 +980,7 @@ def justified_checks() -> list[tuple[str, list[str]]]:
 
 def test_checkov_finds_nothing_unjustified(tmp_path):
     checkov = require(str(VENV_BIN / "checkov") if (VENV_BIN / "checkov").exists() else None,
-                      "checkov (tests/ops/requirements.txt)")
+                      "checkov (ops-tests/requirements.txt)")
     # One release per scenario (its own name and namespace): checkov's graph checks match labels
     # across files, so scenarios must not see each other's NetworkPolicies.
     for scenario, values in SCENARIOS.items():

@@ -141,7 +141,7 @@ def test_every_alert_has_fire_and_no_fire_unit_tests(default_render) -> None:
     quiet: set[str] = set()
     for path in RULE_TEST_FILES:
         spec = yaml.safe_load(path.read_text())
-        assert spec["rule_files"] == ["../../../deploy/prometheus/keyport.rules.yaml"], path
+        assert spec["rule_files"] == ["../../deploy/prometheus/keyport.rules.yaml"], path
         for case in spec["tests"]:
             for check in case.get("alert_rule_test", []):
                 (fired if check.get("exp_alerts") else quiet).add(check["alertname"])
@@ -168,10 +168,10 @@ def test_unit_tests_catch_changed_thresholds(tmp_path) -> None:
         values, test_name, why = mutation
         root = tmp_path / f"m{MUTATIONS.index(mutation)}"
         (root / "deploy" / "prometheus").mkdir(parents=True)
-        (root / "tests" / "ops" / "rules").mkdir(parents=True)
+        (root / "ops-tests" / "rules").mkdir(parents=True)
         (root / "deploy" / "prometheus" / "keyport.rules.yaml").write_text(renderer.render({"alerts": values})["rules"])
-        shutil.copy(alerting.RULE_TESTS / test_name, root / "tests" / "ops" / "rules" / test_name)
-        result = alerting.run_tool(promtool(), "test", "rules", test_name, cwd=root / "tests" / "ops" / "rules")
+        shutil.copy(alerting.RULE_TESTS / test_name, root / "ops-tests" / "rules" / test_name)
+        result = alerting.run_tool(promtool(), "test", "rules", test_name, cwd=root / "ops-tests" / "rules")
         return f"{values} ({why})", result.returncode, result.stdout + result.stderr
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -214,7 +214,7 @@ def test_annotations_keep_prometheus_templates_through_helm(default_render) -> N
     assert "{{ $value | humanizePercentage }}" in rendered["KeyportHigh5xxRate"]["summary"]
     assert "{{ $labels.pod }}" in rendered["KeyportNotReady"]["description"]
     assert "{{ $value | humanizeTimestamp }}" in rendered["KeyportPortsLoadFailing"]["description"]
-    # ...and promtool's unit tests compare the expanded text (tests/ops/rules/*.test.yaml).
+    # ...and promtool's unit tests compare the expanded text (ops-tests/rules/*.test.yaml).
 
 
 # --- tuning through values -----------------------------------------------------------------------

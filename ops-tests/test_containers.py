@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERFILE_DEV = REPO / "Dockerfile.dev"
 COMPOSE = REPO / "compose.yaml"
@@ -225,7 +225,7 @@ def test_dev_image_uses_the_same_swift_image_and_has_the_test_tools():
     assert installer and installer[0] in installs, (copies, installs)
     for package in ("make", "python3"):
         assert re.search(rf"(^|\s){re.escape(package)}(\s|$)", installs), package
-    requirements = [c[-1] for c in copies if c[0] == "tests/ops/requirements.txt"]
+    requirements = [c[-1] for c in copies if c[0] == "ops-tests/requirements.txt"]
     assert requirements and f"-r {requirements[0]}" in installs, (copies, installs)
     assert ("WORKDIR", "/app") in dev
     assert ("EXPOSE", "1123") in dev

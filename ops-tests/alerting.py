@@ -4,7 +4,7 @@ handling for the live Prometheus -> Alertmanager -> webhook test.
 
 Also a tiny command line webhook receiver for the compose stack (docs/runbooks.md):
 
-    python3 tests/ops/alerting.py webhook --port 5001
+    python3 ops-tests/alerting.py webhook --port 5001
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+REPO = pathlib.Path(__file__).resolve().parents[1]
 CHART = REPO / "charts" / "keyport"
 RULES_TEMPLATE = CHART / "files" / "keyport.rules.yaml"
 ALERTMANAGER_TEMPLATE = CHART / "files" / "alertmanager.yaml"

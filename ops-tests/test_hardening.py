@@ -454,7 +454,7 @@ def test_the_ports_parser_survives_a_short_fuzz_run(tmp_path):
 
 def run_locust(base: str, users: int, seconds: int, csv_prefix: pathlib.Path, max_size: int = 1024) -> dict:
     subprocess.run(
-        [hs.venv_tool("locust"), "-f", str(hs.REPO / "tests" / "load" / "locustfile.py"), "--headless", "-H", base,
+        [hs.venv_tool("locust"), "-f", str(hs.REPO / "ops-tests" / "load" / "locustfile.py"), "--headless", "-H", base,
          "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--only-summary", "--csv", str(csv_prefix)],
         env={**os.environ, "KEYPORT_LOAD_MAX_SIZE": str(max_size)}, capture_output=True, text=True, timeout=seconds + 120,
     )

@@ -1,4 +1,4 @@
-"""Helpers for the hardening tests (tests/ops/test_hardening.py): a keyport process on a free loopback
+"""Helpers for the hardening tests (ops-tests/test_hardening.py): a keyport process on a free loopback
 port, raw-socket requests, metrics parsing, RSS readings and a small keep-alive load generator."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+REPO = pathlib.Path(__file__).resolve().parents[1]
 OPENAPI = REPO / "Sources" / "KeyportCore" / "Resources" / "openapi.yaml"
 VENV_BIN = pathlib.Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
 
