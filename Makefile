@@ -64,8 +64,8 @@ image: ## Production image from the Dockerfile, labelled with git's version and 
 image-dev: ## Development image (Swift toolchain + test tools) from Dockerfile.dev
 	$(CONTAINER_ENGINE) build -f Dockerfile.dev -t $(DEV_IMAGE) .
 
-container-standins: ## Local stand-ins for the registry base images (no registry reachable)
-	scripts/containers-standin-images.sh
+container-standins: ## This machine's set-up (dev/): local stand-ins for the registry base images (no registry reachable)
+	dev/standin-images.sh
 
 compose-smoke: venv ## Build the image and run compose.yaml for real under podman-compose, then check it
 	scripts/install-test-deps.sh --containers
