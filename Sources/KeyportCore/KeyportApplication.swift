@@ -12,7 +12,7 @@ public final class KeyportApplication: Sendable {
     public let metrics: KeyportMetrics
     public let readiness: Readiness
     public let faults = FaultInjection()
-    public let ports: PortsStore
+    public let ports: ServedSnapshot
     public let logger: Logger
     public let buildInfo: BuildInfo
     let threadPool: NIOThreadPool
@@ -25,7 +25,7 @@ public final class KeyportApplication: Sendable {
         self.buildInfo = buildInfo
         metrics = KeyportMetrics(maxKeySize: configuration.maxKeySize, buildInfo: buildInfo)
         readiness = Readiness(metrics: metrics)
-        ports = PortsStore(metrics: metrics)
+        ports = ServedSnapshot(metrics: metrics)
         threadPool = NIOThreadPool.singleton
         let openAPIPath = BundledFiles.path(of: BundledFiles.openAPI)
         openAPIDocument = SmallFile.readBytes(openAPIPath, limit: 1 << 20)
@@ -38,7 +38,7 @@ public final class KeyportApplication: Sendable {
     public func makeRouter() -> Router {
         var router = Router()
         let keys = KeyEndpoint(maxSize: configuration.maxKeySize, metrics: metrics)
-        let portsEndpoints = PortsEndpoints(store: ports)
+        let portsEndpoints = PortsEndpoints(served: ports)
         let health = HealthEndpoints(readiness: readiness)
         let info = InfoEndpoints(
             metrics: metrics, threadPool: threadPool, buildInfo: buildInfo, openAPIDocument: openAPIDocument)
@@ -80,7 +80,7 @@ public final class KeyportApplication: Sendable {
     public func makePortsReloader() -> PortsReloader {
         PortsReloader(
             path: configuration.portsFile ?? BundledFiles.path(of: BundledFiles.samplePorts),
-            store: ports, readiness: readiness, metrics: metrics,
+            served: ports, readiness: readiness, metrics: metrics,
             pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger)
     }
 

@@ -97,7 +97,7 @@ struct StreamParser<Source: ByteSource> {
         }
         idIsKnown = false
         do {
-            return PortsSnapshot(store: try builder.makeStore(bytesRead: offset))
+            return PortsSnapshot(tables: try builder.freeze(bytesRead: offset))
         } catch {
             throw fail(.limit, at: nil, "the ports data needs more than 4 GiB of memory")
         }
