@@ -34,7 +34,7 @@ public final class KeyportApplication: Sendable {
         }
     }
 
-    /// The route table: every endpoint of the SPEC, `/debug/*` only with fault injection on.
+    /// The route table: every documented endpoint (openapi.yaml), `/debug/*` only with fault injection on.
     public func makeRouter() -> Router {
         var router = Router()
         let keys = KeyEndpoint(maxSize: configuration.maxKeySize, metrics: metrics)
