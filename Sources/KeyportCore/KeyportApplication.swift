@@ -63,10 +63,10 @@ public final class KeyportApplication: Sendable {
         router.get("/version") { request, _ in .now(info.version(request)) }
         router.get("/openapi.yaml") { request, _ throws(HTTPError) in .now(try info.openAPI(request)) }
         if configuration.faultInjectionEnabled {
-            let debug = DebugEndpoints(faults: faults, readiness: readiness)
+            let debug = DebugEndpoints(faults: faults, readiness: readiness, threadPool: threadPool)
             router.post("/debug/fault") { request, _ throws(HTTPError) in .now(try debug.fault(request)) }
             router.post("/debug/ready") { request, _ throws(HTTPError) in .now(try debug.ready(request)) }
-            router.post("/debug/ballast") { request, _ throws(HTTPError) in .now(try debug.ballast(request)) }
+            router.post("/debug/ballast") { request, context throws(HTTPError) in try debug.ballast(request, context: context) }
         }
         return router
     }
