@@ -14,9 +14,6 @@ public struct PortsPage: Sendable {
     /// Number of records on the page.
     public var count: Int { positions.count }
 
-    /// The records, in id order.
-    public var records: [PortRecord] { positions.map { tables.record(at: Int($0)) } }
-
     /// The ids, in order.
     public var ids: [String] { positions.map { tables.id(at: Int($0)) } }
 }
