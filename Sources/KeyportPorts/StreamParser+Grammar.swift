@@ -238,22 +238,15 @@ extension StreamParser {
                 case UInt8(ascii: "n"):
                     try readLiteral("null")
                     state = .afterValue
-                case ASCII.openBracket:
+                case ASCII.openBracket, ASCII.openBrace:
+                    let isObject = c == ASCII.openBrace
                     pos += 1
-                    nesting.push(isObject: false)
-                    if try peekSignificant() == ASCII.closeBracket {
+                    nesting.push(isObject: isObject)
+                    if try peekSignificant() == (isObject ? ASCII.closeBrace : ASCII.closeBracket) {
                         pos += 1
                         nesting.pop()
                         state = .afterValue
-                    }
-                case ASCII.openBrace:
-                    pos += 1
-                    nesting.push(isObject: true)
-                    if try peekSignificant() == ASCII.closeBrace {
-                        pos += 1
-                        nesting.pop()
-                        state = .afterValue
-                    } else {
+                    } else if isObject {
                         state = .key
                     }
                 default:
