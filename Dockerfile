@@ -15,7 +15,8 @@ ARG RUNTIME_IMAGE=docker.io/library/debian:12.15-slim
 FROM ${SWIFT_IMAGE} AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
-COPY Package.* ./
+# Package.swift only: dependencies resolve as in a fresh clone (.dockerignore says why).
+COPY Package.swift ./
 # SwiftPM checks every target's folder when it loads the package, the test targets' too.
 COPY Sources ./Sources
 COPY Tests ./Tests

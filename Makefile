@@ -10,7 +10,7 @@ export KEYPORT_BIN ?= $(BIN_DIR)/keyport
 .PHONY: help build release run test test-swift test-ops deps venv clean
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-19s %s\n", $$1, $$2}'
 
 build: ## Debug build of the server and the tests
 	$(SWIFT) build --build-tests
@@ -41,7 +41,7 @@ test: deps build ## Everything: Swift unit/integration tests, then the ops tests
 test-swift: ## Swift Testing suites (needs a prior `make build`)
 	$(SWIFT) test --skip-build
 
-test-ops: venv ## Python/pytest ops tests against the built binary
+test-ops: venv ## The ops tests in ops-tests/ (pytest) against the built binary
 	$(VENV)/bin/python -m pytest -q ops-tests
 
 clean: ## Remove build output and the venv
@@ -64,8 +64,8 @@ image: ## Production image from the Dockerfile, labelled with git's version and 
 image-dev: ## Development image (Swift toolchain + test tools) from Dockerfile.dev
 	$(CONTAINER_ENGINE) build -f Dockerfile.dev -t $(DEV_IMAGE) .
 
-container-standins: ## Local stand-ins for the registry base images (no registry reachable)
-	scripts/containers-standin-images.sh
+container-standins: ## This machine's set-up (dev/): local stand-ins for the registry base images (no registry reachable)
+	dev/standin-images.sh
 
 compose-smoke: venv ## Build the image and run compose.yaml for real under podman-compose, then check it
 	scripts/install-test-deps.sh --containers
@@ -117,7 +117,7 @@ alerts-live: venv ## Live fault -> Prometheus -> Alertmanager -> webhook test ag
 
 # --- Ports parser (KeyportPorts): benchmark and fuzzing -------------------------------------------
 .PHONY: bench-ports fuzz-ports
-bench-ports: ## Load a generated 1M-record ports file: keyport's parser vs Go encoding/json (time, MB/s, peak RSS)
+bench-ports: ## Load a generated ports file (RECORDS, default 1M; RUNS, default 3): keyport's parser vs Go encoding/json (time, MB/s, peak RSS)
 	Benchmarks/ports/run.sh $(or $(RECORDS),1000000) $(or $(RUNS),3)
 
 fuzz-ports: ## libFuzzer run of the ports parser for $(FUZZ_SECONDS) seconds (default 60)

@@ -213,6 +213,8 @@ def test_schema_keeps_refusing_unknown_keys_everywhere():
     assert set(schema["properties"]) == set(defaults), "schema and values.yaml list different top-level keys"
 
     def walk(node: dict[str, Any], value: Any, path: str):
+        if "$ref" in node:  # shared definitions (#/$defs/...) are checked where they are used
+            node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
         if node.get("type") == "object" and "properties" in node and isinstance(value, dict):
             assert node.get("additionalProperties") is False, f"{path} accepts unknown keys"
             assert set(value) <= set(node["properties"]), f"{path}: {set(value) - set(node['properties'])} untyped"
@@ -222,6 +224,10 @@ def test_schema_keeps_refusing_unknown_keys_everywhere():
     for key, value in defaults.items():
         if key != "alerts":
             walk(schema["properties"][key], value, key)
+
+    # Every shared definition is used, and refers only to definitions that exist.
+    text = json.dumps(schema["properties"]) + json.dumps(schema["$defs"])
+    assert {ref.removeprefix("#/$defs/") for ref in re.findall(r'"\$ref": "([^"]+)"', text)} == set(schema["$defs"])
 
 
 @pytest.mark.parametrize("values, message", [

@@ -240,6 +240,18 @@ def test_dockerignore_keeps_build_output_out_of_the_context():
                     assert source.rstrip("/") in allowed or top in allowed or source == "Package.*", (path.name, source)
 
 
+def test_image_builds_and_git_agree_on_package_resolved():
+    """Git ignores Package.resolved, so the build context must too: images resolve like a fresh clone."""
+    ignored_by_git = {line.strip() for line in (REPO / ".gitignore").read_text().splitlines()}
+    assert "Package.resolved" in ignored_by_git
+    patterns = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines() if line.strip()]
+    assert not [p for p in patterns if p.startswith("!") and "Package.resolved" in p], patterns
+    for path in (DOCKERFILE, DOCKERFILE_DEV):
+        for keyword, rest in instructions(path):
+            if keyword == "COPY" and not rest.startswith("--from"):
+                assert not [s for s in rest.split()[:-1] if s.startswith("Package.") and s != "Package.swift"], (path.name, rest)
+
+
 # --- compose.yaml -------------------------------------------------------------------------------
 
 

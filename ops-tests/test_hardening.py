@@ -107,7 +107,7 @@ def test_schemathesis_finds_nothing_on_the_public_api():
 
 def test_schemathesis_finds_nothing_on_the_debug_endpoints():
     """Fault injection on: fault and ready in every mode; ballast with invalid bodies only (a valid body
-    may ask for up to 16 GiB of resident memory, which a test must not allocate)."""
+    may ask for up to 4 GiB of resident memory, which a test must not allocate)."""
     with hs.Keyport("--enable-fault-injection") as server:
         phases = ["--phases", "examples,coverage,fuzzing", "--max-examples", "40"]
         both = schemathesis(server.base, "--include-path-regex", "^/debug/(fault|ready)$", *phases)

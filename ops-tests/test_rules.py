@@ -79,8 +79,6 @@ def test_compose_rules_are_the_default_rendering_without_template_syntax(default
 
 
 def test_real_chart_renders_the_same_rules_and_alertmanager_config(default_render) -> None:
-    if not (support.CHART / "Chart.yaml").exists():
-        pytest.skip("charts/keyport/Chart.yaml does not exist yet")
     from helm_python import Chart
 
     with Chart.load(str(support.CHART)) as chart:

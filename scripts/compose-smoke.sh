@@ -7,7 +7,7 @@
 #   - the keyport container runs as its numeric non-root user on a read-only root filesystem;
 #   - `podman-compose stop` (SIGTERM) ends keyport with exit code 0.
 # No registry is reachable here: the base images are local stand-ins built from Debian packages
-# (scripts/containers-standin-images.sh, cached under $KEYPORT_SMOKE_CACHE), and compose's image
+# (dev/standin-images.sh, cached under $KEYPORT_SMOKE_CACHE), and compose's image
 # variables point at them. Published ports are free ports picked at start, not 1123/9090/9093.
 #
 #   scripts/compose-smoke.sh          (make compose-smoke)
@@ -31,12 +31,9 @@ command -v podman >/dev/null || { echo "compose-smoke: podman is not installed (
 command -v "$podman_compose" >/dev/null || { echo "compose-smoke: podman-compose not found (make venv, or pip install podman-compose)" >&2; exit 2; }
 
 mkdir -p "$cache"
-if [[ -z ${CONTAINERS_CONF:-} ]]; then
-    # runc and modest ulimits: the defaults of this machine's podman do not start containers.
-    printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n' \
-        >"$cache/containers.conf"
-    export CONTAINERS_CONF=$cache/containers.conf
-fi
+# shellcheck source=dev/containers-conf.sh
+source "$repo/dev/containers-conf.sh"
+use_local_containers_conf "$cache"
 
 started=$SECONDS
 phase_started=$SECONDS
@@ -47,7 +44,7 @@ phase() {
 
 phase "stand-in base images"
 # Run it on its own (not in a process substitution) so its failure stops the smoke here, once.
-standins=$("$repo/scripts/containers-standin-images.sh" all) || {
+standins=$("$repo/dev/standin-images.sh" all) || {
     echo "compose-smoke: step 'stand-in base images' failed (its error is above)" >&2
     exit 1
 }

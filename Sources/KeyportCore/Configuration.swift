@@ -48,30 +48,30 @@ extension Configuration {
     }
 
     /// Resolves each setting from its flag, else its `KEYPORT_*` environment variable, else the default.
-    public init(options: ServeOptions, environment: [String: String]) throws(ConfigurationError) {
+    public init(flags: Flags, environment: [String: String]) throws(ConfigurationError) {
         self.init()
         func value(_ flag: String, _ option: String?) -> String? {
             option ?? environment[Self.environmentName(of: flag)]
         }
-        if let raw = value("--srv-port", options.srvPort) {
+        if let raw = value("--srv-port", flags.srvPort) {
             port = try Self.integer(raw, flag: "--srv-port", in: 0...65535)
         }
-        if let raw = value("--host", options.host) {
+        if let raw = value("--host", flags.host) {
             guard !raw.isEmpty, !raw.contains(where: { $0 == " " || $0 == "/" }) else {
                 throw ConfigurationError(flag: "--host", value: raw, accepted: "an IPv4/IPv6 address or host name")
             }
             host = raw
         }
-        if let raw = value("--max-size", options.maxSize) {
+        if let raw = value("--max-size", flags.maxSize) {
             maxKeySize = try Self.integer(raw, flag: "--max-size", in: 1...Self.maxKeySizeLimit)
         }
-        if let raw = value("--ports-file", options.portsFile) {
+        if let raw = value("--ports-file", flags.portsFile) {
             guard !raw.isEmpty else {
                 throw ConfigurationError(flag: "--ports-file", value: raw, accepted: "a path to a JSON ports file")
             }
             portsFile = raw
         }
-        if let raw = value("--log-level", options.logLevel) {
+        if let raw = value("--log-level", flags.logLevel) {
             guard let level = Logger.Level(rawValue: raw.lowercased()) else {
                 throw ConfigurationError(
                     flag: "--log-level", value: raw,
@@ -79,25 +79,25 @@ extension Configuration {
             }
             logLevel = level
         }
-        if let raw = value("--log-format", options.logFormat) {
+        if let raw = value("--log-format", flags.logFormat) {
             guard let format = LogFormat(rawValue: raw.lowercased()) else {
                 throw ConfigurationError(flag: "--log-format", value: raw, accepted: "json or text")
             }
             logFormat = format
         }
-        if let raw = value("--shutdown-delay", options.shutdownDelay) {
+        if let raw = value("--shutdown-delay", flags.shutdownDelay) {
             shutdownDelay = try Self.duration(
                 raw, flag: "--shutdown-delay", in: .zero ... .seconds(3600),
                 accepted: "a duration from 0s to 1h such as 5s, 500ms or 1m")
         }
         let timeoutAccepted = "a duration from 100ms to 1h such as 30s or 1m"
-        if let raw = value("--idle-timeout", options.idleTimeout) {
+        if let raw = value("--idle-timeout", flags.idleTimeout) {
             idleTimeout = try Self.duration(raw, flag: "--idle-timeout", in: Self.timeoutRange, accepted: timeoutAccepted)
         }
-        if let raw = value("--request-timeout", options.requestTimeout) {
+        if let raw = value("--request-timeout", flags.requestTimeout) {
             requestTimeout = try Self.duration(raw, flag: "--request-timeout", in: Self.timeoutRange, accepted: timeoutAccepted)
         }
-        if options.enableFaultInjection {
+        if flags.enableFaultInjection {
             faultInjectionEnabled = true
         } else if let raw = environment[Self.environmentName(of: "--enable-fault-injection")] {
             switch raw.lowercased() {

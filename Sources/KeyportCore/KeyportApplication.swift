@@ -12,7 +12,7 @@ public final class KeyportApplication: Sendable {
     public let metrics: KeyportMetrics
     public let readiness: Readiness
     public let faults = FaultInjection()
-    public let ports: PortsStore
+    public let ports: ServedSnapshot
     public let logger: Logger
     public let buildInfo: BuildInfo
     let threadPool: NIOThreadPool
@@ -25,7 +25,7 @@ public final class KeyportApplication: Sendable {
         self.buildInfo = buildInfo
         metrics = KeyportMetrics(maxKeySize: configuration.maxKeySize, buildInfo: buildInfo)
         readiness = Readiness(metrics: metrics)
-        ports = PortsStore(metrics: metrics)
+        ports = ServedSnapshot(metrics: metrics)
         threadPool = NIOThreadPool.singleton
         let openAPIPath = BundledFiles.path(of: BundledFiles.openAPI)
         openAPIDocument = SmallFile.readBytes(openAPIPath, limit: 1 << 20)
@@ -34,11 +34,11 @@ public final class KeyportApplication: Sendable {
         }
     }
 
-    /// The route table: every endpoint of the SPEC, `/debug/*` only with fault injection on.
+    /// The route table: every documented endpoint (openapi.yaml), `/debug/*` only with fault injection on.
     public func makeRouter() -> Router {
         var router = Router()
         let keys = KeyEndpoint(maxSize: configuration.maxKeySize, metrics: metrics)
-        let portsEndpoints = PortsEndpoints(store: ports)
+        let portsEndpoints = PortsEndpoints(served: ports)
         let health = HealthEndpoints(readiness: readiness)
         let info = InfoEndpoints(
             metrics: metrics, threadPool: threadPool, buildInfo: buildInfo, openAPIDocument: openAPIDocument)
@@ -63,10 +63,10 @@ public final class KeyportApplication: Sendable {
         router.get("/version") { request, _ in .now(info.version(request)) }
         router.get("/openapi.yaml") { request, _ throws(HTTPError) in .now(try info.openAPI(request)) }
         if configuration.faultInjectionEnabled {
-            let debug = DebugEndpoints(faults: faults, readiness: readiness)
+            let debug = DebugEndpoints(faults: faults, readiness: readiness, threadPool: threadPool)
             router.post("/debug/fault") { request, _ throws(HTTPError) in .now(try debug.fault(request)) }
             router.post("/debug/ready") { request, _ throws(HTTPError) in .now(try debug.ready(request)) }
-            router.post("/debug/ballast") { request, _ throws(HTTPError) in .now(try debug.ballast(request)) }
+            router.post("/debug/ballast") { request, context throws(HTTPError) in try debug.ballast(request, context: context) }
         }
         return router
     }
@@ -80,7 +80,7 @@ public final class KeyportApplication: Sendable {
     public func makePortsReloader() -> PortsReloader {
         PortsReloader(
             path: configuration.portsFile ?? BundledFiles.path(of: BundledFiles.samplePorts),
-            store: ports, readiness: readiness, metrics: metrics,
+            served: ports, readiness: readiness, metrics: metrics,
             pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger)
     }
 

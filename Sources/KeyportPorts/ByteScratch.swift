@@ -51,10 +51,6 @@ struct ByteScratch {
         capacity = newCapacity
     }
 
-    func string(_ span: ByteSpan) -> String {
-        String(decoding: UnsafeBufferPointer(start: base + span.start, count: span.count), as: UTF8.self)
-    }
-
     var bufferPointer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
 }
 

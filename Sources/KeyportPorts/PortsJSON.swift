@@ -46,7 +46,7 @@ public enum PortsJSON {
         appendRaw("{\"ports\":[", into: &out)
         for (i, position) in page.positions.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            appendStoredRecord(at: Int(position), of: page.store, into: &out)
+            appendStoredRecord(at: Int(position), of: page.tables, into: &out)
         }
         appendRaw("],\"next\":", into: &out)
         if let next = page.next { appendString(next, into: &out) } else { appendRaw("null", into: &out) }
@@ -58,8 +58,8 @@ public enum PortsJSON {
         value.withUTF8Bytes { appendEscaped($0, into: &out) }
     }
 
-    static func appendStoredRecord(at position: Int, of store: PortsStorage, into out: inout [UInt8]) {
-        store.withBlob(at: position) { p in
+    static func appendStoredRecord(at position: Int, of tables: SnapshotTables, into out: inout [UInt8]) {
+        tables.withBlob(at: position) { p in
             let view = BlobView(p)
             func list(_ name: StaticString, _ offset: Int) {
                 appendKey(name, into: &out)
@@ -80,7 +80,7 @@ public enum PortsJSON {
             appendKey("city", into: &out)
             appendEscaped(view.city, into: &out)
             appendKey("country", into: &out)
-            appendString(store.countries[view.country], into: &out)
+            appendString(tables.countries[view.country], into: &out)
             list("alias", view.aliasOffset)
             list("regions", view.regionsOffset)
             if let longitude = view.longitude, let latitude = view.latitude {
@@ -97,7 +97,7 @@ public enum PortsJSON {
             }
             if let timezone = view.timezone {
                 appendKey("timezone", into: &out)
-                appendString(store.timezones[timezone], into: &out)
+                appendString(tables.timezones[timezone], into: &out)
             }
             list("unlocs", view.unlocsOffset)
             if let code = view.code {

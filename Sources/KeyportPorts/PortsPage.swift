@@ -1,12 +1,12 @@
 /// One page of `PortsSnapshot.page(after:limit:country:)`: records are decoded only when asked for.
 public struct PortsPage: Sendable {
-    let store: PortsStorage
+    let tables: SnapshotTables
     let positions: [UInt32]
     /// The id to pass as `after` for the following page; nil on the last page.
     public let next: String?
 
-    init(store: PortsStorage, positions: [UInt32], next: String?) {
-        self.store = store
+    init(tables: SnapshotTables, positions: [UInt32], next: String?) {
+        self.tables = tables
         self.positions = positions
         self.next = next
     }
@@ -14,9 +14,6 @@ public struct PortsPage: Sendable {
     /// Number of records on the page.
     public var count: Int { positions.count }
 
-    /// The records, in id order.
-    public var records: [PortRecord] { positions.map { store.record(at: Int($0)) } }
-
     /// The ids, in order.
-    public var ids: [String] { positions.map { store.id(at: Int($0)) } }
+    public var ids: [String] { positions.map { tables.id(at: Int($0)) } }
 }

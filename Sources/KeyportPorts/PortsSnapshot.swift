@@ -1,30 +1,30 @@
 /// An immutable, compact set of ports, as loaded from one file: look-ups by id (or by any id a record lists
 /// in `unlocs`), paging in id order, filtering by country. Cheap to copy and share across threads.
 public struct PortsSnapshot: Sendable {
-    let store: PortsStorage
+    let tables: SnapshotTables
 
-    init(store: PortsStorage) { self.store = store }
+    init(tables: SnapshotTables) { self.tables = tables }
 
     /// No ports (before the first load).
-    public static let empty = PortsSnapshot(store: .empty)
+    public static let empty = PortsSnapshot(tables: .empty)
 
     /// Records kept (distinct ids).
-    public var count: Int { store.order.count }
+    public var count: Int { tables.order.count }
 
     /// What the load read and kept.
-    public var statistics: PortsLoadStatistics { store.statistics }
+    public var statistics: PortsLoadStatistics { tables.statistics }
 
     /// Approximate bytes held by this snapshot (arena blocks and indexes).
-    public var storageBytes: Int { store.storageBytes }
+    public var storageBytes: Int { tables.storageBytes }
 
     /// Distinct country names, as written in the file.
-    public var countries: [String] { store.countries }
+    public var countries: [String] { tables.countries }
 
     /// The record with this id, else the first record (in id order) that lists `id` in its `unlocs`.
     public func record(id: String) -> PortRecord? {
         id.withUTF8Bytes { key in
-            if let position = store.position(ofID: key) { return store.record(at: position) }
-            if let position = store.position(listing: key) { return store.record(at: position) }
+            if let position = tables.position(ofID: key) { return tables.record(at: position) }
+            if let position = tables.position(listing: key) { return tables.record(at: position) }
             return nil
         }
     }
@@ -32,13 +32,13 @@ public struct PortsSnapshot: Sendable {
     /// The record at a position in id order (`0 ..< count`).
     public func record(at index: Int) -> PortRecord {
         precondition(index >= 0 && index < count, "record index out of range")
-        return store.record(at: index)
+        return tables.record(at: index)
     }
 
     /// The id at a position in id order.
     public func id(at index: Int) -> String {
         precondition(index >= 0 && index < count, "record index out of range")
-        return store.id(at: index)
+        return tables.id(at: index)
     }
 
     /// Up to `limit` records in id (UTF-8 byte) order whose id sorts after `after` (exclusive), optionally only
@@ -46,27 +46,27 @@ public struct PortsSnapshot: Sendable {
     public func page(after: String?, limit: Int, country: String?) -> PortsPage {
         let limit = Swift.max(0, limit)
         if let country {
-            guard let group = store.countryGroupOfKey[country.lowercased()] else {
-                return PortsPage(store: store, positions: [], next: nil)
+            guard let group = tables.countryGroupOfKey[country.lowercased()] else {
+                return PortsPage(tables: tables, positions: [], next: nil)
             }
-            let positions = store.countryGroups[group]
+            let positions = tables.countryGroups[group]
             let start = after.map { cursor in
                 cursor.withUTF8Bytes { key in
-                    store.firstIndex(after: key, count: positions.count) { Int(positions[$0]) }
+                    tables.firstIndex(after: key, count: positions.count) { Int(positions[$0]) }
                 }
             } ?? 0
             let end = start + Swift.min(limit, positions.count - start)
             let selected = Array(positions[start..<end])
-            let next = end < positions.count && end > start ? store.id(at: Int(positions[end - 1])) : nil
-            return PortsPage(store: store, positions: selected, next: next)
+            let next = end < positions.count && end > start ? tables.id(at: Int(positions[end - 1])) : nil
+            return PortsPage(tables: tables, positions: selected, next: next)
         }
         let total = count
         let start = after.map { cursor in
-            cursor.withUTF8Bytes { key in store.firstIndex(after: key, count: total) { $0 } }
+            cursor.withUTF8Bytes { key in tables.firstIndex(after: key, count: total) { $0 } }
         } ?? 0
         let end = start + Swift.min(limit, total - start)
         let selected = (start..<end).map { UInt32($0) }
-        let next = end < total && end > start ? store.id(at: end - 1) : nil
-        return PortsPage(store: store, positions: selected, next: next)
+        let next = end < total && end > start ? tables.id(at: end - 1) : nil
+        return PortsPage(tables: tables, positions: selected, next: next)
     }
 }

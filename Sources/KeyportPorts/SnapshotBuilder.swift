@@ -1,5 +1,5 @@
 /// Accumulates parsed records into 1 MiB arena blocks (no big reallocation copies), upserting by id (the
-/// last record with an id wins), then freezes them into a `PortsStorage` in id order.
+/// last record with an id wins), then freezes them into a `SnapshotTables` in id order.
 struct SnapshotBuilder {
     static let blockShift = 20
     static let blockSize = 1 << blockShift
@@ -172,7 +172,7 @@ struct SnapshotBuilder {
     }
 
     /// Freezes the records: id order, indexes by id, by listed unlocs and by country.
-    mutating func makeStore(bytesRead: Int) throws(Failure) -> PortsStorage {
+    mutating func freeze(bytesRead: Int) throws(Failure) -> SnapshotTables {
         try mergeRuns()
         // Compacting copies the arena: only worth it when a good share of it is dead.
         if garbageBytes > liveBytes / 4 { try compact() }
@@ -222,7 +222,7 @@ struct SnapshotBuilder {
         }
         let statistics = PortsLoadStatistics(
             records: order.count, recordsParsed: recordsParsed, duplicatesReplaced: recordsParsed - order.count, bytesRead: bytesRead)
-        let frozen = PortsStorage(
+        let frozen = SnapshotTables(
             blocks: blocks, order: order, unlocRefs: unlocRefs, unlocTable: unlocTable,
             countries: countryNames, timezones: timezones.strings(), countryGroupOfKey: groupOfKey,
             countryGroups: groups, statistics: statistics)

@@ -4,10 +4,10 @@ import Testing
 
 @Suite struct ConfigurationTests {
     func configuration(_ arguments: [String], environment: [String: String] = [:]) throws -> Configuration {
-        try Configuration(options: ServeOptions.parse(arguments), environment: environment)
+        try Configuration(flags: FlagArguments.flags(arguments), environment: environment)
     }
 
-    @Test func defaultsMatchTheSpec() throws {
+    @Test func defaultsAreTheDocumentedOnes() throws {
         let configuration = try configuration([])
         #expect(configuration.port == 1123)
         #expect(configuration.host == "0.0.0.0")

@@ -45,6 +45,43 @@ import Testing
         }
     }
 
+    /// One deadline for connect and response together: a connect that takes most of the timeout leaves
+    /// only the rest for the answer (a HEALTHCHECK's `--timeout` is what it waits, not twice that).
+    @Test func theTimeoutCoversConnectAndResponseTogether() async throws {
+        // Backlog 0 holds one connection; while it is queued the kernel drops new SYNs, so the client's
+        // connect completes only with its SYN retransmission about 1 s later, after the queue is drained.
+        let (fd, port) = Self.boundSocket()
+        defer { close(fd) }
+        listen(fd, 0)
+        let (filler, _) = Self.connectedSocket(port: port)
+        defer { close(filler) }
+        let drain = Task.detached {
+            try await Task.sleep(for: .milliseconds(400))
+            return accept(fd, nil, nil)
+        }
+        let started = ContinuousClock.now
+        await #expect(throws: HealthCheck.Failure.timeout) {
+            try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .milliseconds(2000))
+        }
+        let elapsed = ContinuousClock.now - started
+        close(try await drain.value)
+        // Connect ~1 s + a fresh 2 s for the response would be ~3 s; one deadline ends it at 2 s.
+        #expect(elapsed < .milliseconds(2600), "took \(elapsed)")
+    }
+
+    /// A TCP socket connected to a loopback port.
+    static func connectedSocket(port: Int) -> (fd: Int32, result: Int32) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return (fd, result)
+    }
+
     /// A TCP socket bound to a free loopback port, and that port.
     static func boundSocket() -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

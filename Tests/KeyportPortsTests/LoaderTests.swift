@@ -54,22 +54,21 @@ struct LoaderTests {
         #expect(error.description == "\(path): byte \(offset) (line 5, column 12): expected ':' after field \"city\" in record \"AEAUH\", found a number")
     }
 
-    /// A failed load throws and leaves whatever the caller holds untouched: the previous snapshot keeps serving.
-    @Test func failedReloadKeepsThePreviousSnapshot() throws {
-        let path = try temporaryFile(bytes("{\"A\": \(body("v1"))}"))
+    /// A truncated file is a syntax error at its end, not a smaller snapshot; once fixed, it loads.
+    /// (That a failed reload keeps the previous data serving is the server's job: PortsServerTests.)
+    @Test func aTruncatedFileFailsAndLoadsOnceFixed() throws {
+        let complete = bytes("{\"A\": \(body("v1"))}")
+        let path = try temporaryFile(Array(complete.dropLast()))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var serving = try PortsFileLoader.load(path: path)
-        try Data(bytes("{\"A\": \(body("v2"))")).write(to: URL(fileURLWithPath: path))
         do {
-            serving = try PortsFileLoader.load(path: path)
-            Issue.record("a truncated file must not load")
+            let snapshot = try PortsFileLoader.load(path: path)
+            Issue.record("a truncated file must not load, got \(snapshot.count) records")
         } catch {
             #expect(error.kind == .syntax)
+            #expect(error.offset == complete.count - 1)
         }
-        #expect(serving.record(id: "A")?.name == "v1")
-        try Data(bytes("{\"A\": \(body("v3"))}")).write(to: URL(fileURLWithPath: path))
-        serving = try PortsFileLoader.load(path: path)
-        #expect(serving.record(id: "A")?.name == "v3")
+        try Data(complete).write(to: URL(fileURLWithPath: path))
+        #expect(try PortsFileLoader.load(path: path).record(id: "A")?.name == "v1")
     }
 
     /// The bundled sample (Sources/KeyportCore/Resources/sample-ports.json) is valid and shows each feature.

@@ -182,9 +182,22 @@ struct SnapshotTests {
         #expect(snapshot.record(id: "A")?.name == "N")
     }
 
-    @Test func snapshotsAreIndependentValues() throws {
-        let good = try parse("{\"A\": \(body("first"))}")
-        #expect(parseError(bytes("{\"A\": \(body("second"))")) != nil)
-        #expect(good.record(id: "A")?.name == "first")
+    /// A snapshot owns its bytes: the parser's buffers are freed when it returns, and later parses (good
+    /// and failing) reuse that memory, yet every record reads back exactly as it did right after the load.
+    @Test func aSnapshotOwnsItsBytesAfterItsParserIsGone() throws {
+        let records = (0..<200).map { i in
+            "\"ID\(i)\": \(body("name \(i) \(String(repeating: "x", count: i))", extra: "\"alias\": [\"a\(i)\", \"b\(i)\"], \"coordinates\": [\(i).5, -\(i).25]"))"
+        }
+        let snapshot = try parse("{" + records.joined(separator: ", ") + "}", chunk: 256)
+        let ids = (0..<200).map { "ID\($0)" }
+        let first = ids.map { snapshot.record(id: $0) }
+        #expect(first.allSatisfy { $0 != nil })
+        for round in 0..<50 {
+            let other = "{" + (0..<200).map { "\"ID\($0)\": \(body("other \(round) \($0)", extra: "\"alias\": [\"zz\"]"))" }.joined(separator: ", ")
+            _ = try parse(other + "}", chunk: 256)
+            #expect(parseError(bytes(other), chunk: 256) != nil)
+        }
+        #expect(ids.map { snapshot.record(id: $0) } == first)
+        #expect(snapshot.record(id: "ID7")?.alias == ["a7", "b7"])
     }
 }

@@ -1,13 +1,29 @@
 import FoundationEssentials
 import NIOCore
+import NIOPosix
 
 /// `POST /debug/fault`, `/debug/ready` and `/debug/ballast`: faults on demand, for alert tests and drills.
 /// Routed only with `--enable-fault-injection`.
 public struct DebugEndpoints: Sendable {
     let faults: FaultInjection
     let readiness: Readiness
-    /// The most ballast one request may ask for.
-    public static let maxBallastBytes = 16 * 1024 * 1024 * 1024
+    /// Fills the ballast, so a large one never stalls an event loop.
+    let threadPool: NIOThreadPool
+    /// The most ballast one request may ask for: `ballastLimit(cgroupLimit:)` of this process' cgroup.
+    public let maxBallastBytes: Int
+
+    public init(faults: FaultInjection, readiness: Readiness, threadPool: NIOThreadPool,
+                cgroupLimit: Int? = CgroupMemoryLimit.read()) {
+        self.faults = faults
+        self.readiness = readiness
+        self.threadPool = threadPool
+        maxBallastBytes = Self.ballastLimit(cgroupLimit: cgroupLimit)
+    }
+
+    /// 4 GiB, or the cgroup's memory limit when that is lower: more could only get the process killed.
+    public static func ballastLimit(cgroupLimit: Int?) -> Int {
+        min(4 << 30, cgroupLimit ?? .max)
+    }
 
     struct FaultBody: Decodable { var error_rate: Double }
     struct ReadyBody: Decodable { var ready: Bool }
@@ -28,13 +44,17 @@ public struct DebugEndpoints: Sendable {
         return .noContent
     }
 
-    public func ballast(_ request: Request) throws(HTTPError) -> Response {
+    /// Validates on the event loop, then allocates and fills the ballast on the thread pool.
+    public func ballast(_ request: Request, context: RouteContext) throws(HTTPError) -> Reply {
         let body: BallastBody = try decode(request, example: #"{"bytes": 104857600}"#)
-        guard (0...Self.maxBallastBytes).contains(body.bytes) else {
-            throw HTTPError(.badRequest, "bytes \(body.bytes) out of range: expected an integer in 0...\(Self.maxBallastBytes)")
+        guard (0...maxBallastBytes).contains(body.bytes) else {
+            throw HTTPError(.badRequest, "bytes \(body.bytes) out of range: expected an integer in 0...\(maxBallastBytes)")
         }
-        faults.setBallast(bytes: body.bytes)
-        return .noContent
+        let faults = self.faults
+        return .later(threadPool.runIfActive(eventLoop: context.eventLoop) {
+            faults.setBallast(bytes: body.bytes)
+            return Response.noContent
+        })
     }
 
     private func decode<Body: Decodable>(_ request: Request, example: String) throws(HTTPError) -> Body {

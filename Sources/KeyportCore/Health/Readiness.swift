@@ -29,11 +29,11 @@ public final class Readiness: Sendable {
 
     public var current: State { state.withLock { $0 } }
 
+    /// Changes the state and sets the gauge under the same lock, so the last change wins for both.
     public func update(_ change: (inout State) -> Void) {
-        let ready = state.withLock { state in
+        state.withLock { state in
             change(&state)
-            return state.notReadyReason == nil
+            metrics?.ready.set(to: state.notReadyReason == nil ? 1 : 0)
         }
-        metrics?.ready.set(to: ready ? 1 : 0)
     }
 }

@@ -6,10 +6,10 @@ public struct PortsEndpoints: Sendable {
     public static let defaultLimit = 100
     public static let maxLimit = 1000
 
-    let store: PortsStore
+    let served: ServedSnapshot
 
-    public init(store: PortsStore) {
-        self.store = store
+    public init(served: ServedSnapshot) {
+        self.served = served
     }
 
     /// `?limit=1...1000&after=CURSOR&country=NAME` → `{"ports":[...],"next":"ID"|null}`.
@@ -41,7 +41,7 @@ public struct PortsEndpoints: Sendable {
                 throw HTTPError(.badRequest, "unknown query parameter \"\(name)\": expected limit, after or country")
             }
         }
-        let page = store.snapshot.page(after: after, limit: limit, country: country)
+        let page = served.snapshot.page(after: after, limit: limit, country: country)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 * page.count + 32)
         PortsJSON.appendPage(page, into: &bytes)
@@ -53,7 +53,7 @@ public struct PortsEndpoints: Sendable {
         guard let id = Request.percentDecode(raw) else {
             throw HTTPError(.badRequest, "malformed port id in path")
         }
-        guard let record = store.snapshot.record(id: id) else {
+        guard let record = served.snapshot.record(id: id) else {
             throw HTTPError(.notFound, "port \"\(id.prefix(64))\" not found")
         }
         var bytes: [UInt8] = []

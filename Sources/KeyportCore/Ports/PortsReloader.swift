@@ -15,7 +15,7 @@ import UnixSignals
 /// load leaves the previous data serving.
 public final class PortsReloader: Service, Sendable {
     let path: String
-    let store: PortsStore
+    let served: ServedSnapshot
     let readiness: Readiness
     let metrics: KeyportMetrics?
     let pollInterval: Duration
@@ -23,11 +23,11 @@ public final class PortsReloader: Service, Sendable {
     let logger: Logger
 
     public init(
-        path: String, store: PortsStore, readiness: Readiness, metrics: KeyportMetrics?, pollInterval: Duration,
+        path: String, served: ServedSnapshot, readiness: Readiness, metrics: KeyportMetrics?, pollInterval: Duration,
         threadPool: NIOThreadPool, logger: Logger
     ) {
         self.path = path
-        self.store = store
+        self.served = served
         self.readiness = readiness
         self.metrics = metrics
         self.pollInterval = pollInterval
@@ -117,7 +117,7 @@ public final class PortsReloader: Service, Sendable {
         metrics?.portsLoadDuration.set(to: elapsed.seconds)
         switch result {
         case .success(let snapshot):
-            store.replace(with: snapshot)
+            served.replace(with: snapshot)
             metrics?.portsLoadSuccesses.increment()
             metrics?.portsLastSuccess.set(to: WallClock.now().secondsSinceEpoch)
             readiness.update {

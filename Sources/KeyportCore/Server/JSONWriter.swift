@@ -26,8 +26,6 @@ public struct JSONWriter: Sendable {
 
     public mutating func integer(_ value: Int) { raw(String(value)) }
     public mutating func bool(_ value: Bool) { raw(value ? "true" : "false") }
-    public mutating func null() { raw("null") }
-    public mutating func double(_ value: Double) { raw(value.isFinite ? "\(value)" : "null") }
 
     /// Appends already-valid JSON text.
     public mutating func raw(_ json: String) {

@@ -7,8 +7,20 @@ final class KeyportProcess: Sendable {
     private let output = Collected()
     private let errorOutput = Collected()
 
+    /// What one pipe delivered, and whether it reached end of file (the child closed it, e.g. by exiting).
     final class Collected: Sendable {
         let bytes = Mutex<[UInt8]>([])
+        let ended = Mutex(false)
+
+        func take(_ handle: FileHandle) {
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                ended.withLock { $0 = true }
+            } else {
+                bytes.withLock { $0.append(contentsOf: data) }
+            }
+        }
     }
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
@@ -21,14 +33,8 @@ final class KeyportProcess: Sendable {
         let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
-        stdout.fileHandleForReading.readabilityHandler = { [output] handle in
-            let data = handle.availableData
-            output.bytes.withLock { $0.append(contentsOf: data) }
-        }
-        stderr.fileHandleForReading.readabilityHandler = { [errorOutput] handle in
-            let data = handle.availableData
-            errorOutput.bytes.withLock { $0.append(contentsOf: data) }
-        }
+        stdout.fileHandleForReading.readabilityHandler = { [output] handle in output.take(handle) }
+        stderr.fileHandleForReading.readabilityHandler = { [errorOutput] handle in errorOutput.take(handle) }
         try process.run()
     }
 
@@ -55,9 +61,12 @@ final class KeyportProcess: Sendable {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
-    /// Waits for the process to end and returns its exit status.
+    /// Waits for the process to end and for both pipes to be drained (the handlers may still be
+    /// delivering its last output when it exits), then returns its exit status.
     func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        try await waitUntil(timeout: timeout) { !process.isRunning }
+        try await waitUntil(timeout: timeout) {
+            !process.isRunning && output.ended.withLock { $0 } && errorOutput.ended.withLock { $0 }
+        }
         return process.terminationStatus
     }
 

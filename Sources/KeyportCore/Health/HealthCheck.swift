@@ -52,12 +52,14 @@ public enum HealthCheck {
         return Target(host: String(host), port: port, path: path)
     }
 
-    /// Sends one GET and returns the status code when it is 2xx.
+    /// Sends one GET and returns the status code when it is 2xx. `timeout` is one deadline for the
+    /// whole exchange: connecting, sending and the response head together.
     public static func run(url: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton)
         async throws(Failure) -> UInt
     {
         let target = try parse(url)
         let timeoutAmount = TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9))
+        let deadline = NIODeadline.now() + timeoutAmount
         let status: UInt
         do {
             let channel = try await ClientBootstrap(group: group)
@@ -70,6 +72,12 @@ public enum HealthCheck {
                 .connect(host: target.host, port: target.port)
                 .get()
             let promise = channel.eventLoop.makePromise(of: UInt.self)
+            // What the connect left of the timeout, not a fresh one.
+            let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
+                promise.fail(Failure.timeout)
+                channel.close(promise: nil)
+            }
+            defer { timer.cancel() }
             try await channel.eventLoop.submit {
                 try channel.pipeline.syncOperations.addHandler(StatusCollector(promise: promise))
             }.get()
@@ -79,8 +87,6 @@ public enum HealthCheck {
             head.headers.add(name: "Connection", value: "close")
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
             try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-            let timer = channel.eventLoop.scheduleTask(in: timeoutAmount) { promise.fail(Failure.timeout) }
-            defer { timer.cancel() }
             do {
                 status = try await promise.futureResult.get()
             } catch {
@@ -91,7 +97,8 @@ public enum HealthCheck {
         } catch let failure as Failure {
             throw failure
         } catch {
-            throw .connection("\(error)")
+            // A connect or write cut short by the deadline is a timeout, whatever NIO calls it.
+            throw NIODeadline.now() >= deadline ? .timeout : .connection("\(error)")
         }
         guard (200..<300).contains(status) else { throw .status(status) }
         return status

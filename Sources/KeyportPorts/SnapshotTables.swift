@@ -1,5 +1,5 @@
 /// The frozen records of one load: blobs in 1 MiB blocks, ids in order, and the indexes. Never mutated.
-final class PortsStorage: Sendable {
+final class SnapshotTables: Sendable {
     let blocks: [[UInt8]]
     /// Blob address of each record, in id (byte) order; a record's position is its index here.
     let order: [UInt32]
@@ -31,7 +31,7 @@ final class PortsStorage: Sendable {
         self.statistics = statistics
     }
 
-    static let empty = PortsStorage(
+    static let empty = SnapshotTables(
         blocks: [], order: [], unlocRefs: [],
         unlocTable: KeyTable(minimumCapacity: 0), countries: [], timezones: [], countryGroupOfKey: [:],
         countryGroups: [], statistics: PortsLoadStatistics(records: 0, recordsParsed: 0, duplicatesReplaced: 0, bytesRead: 0))

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for the registry images that Dockerfile, Dockerfile.dev and compose.yaml
+# This workplace's machine set-up, not part of keyport: builds local stand-ins for the registry images that Dockerfile, Dockerfile.dev and compose.yaml
 # start from, on a machine that reaches Debian's archive but no container registry.
 #
-#   scripts/containers-standin-images.sh          # build or load whatever is missing
-#   KEYPORT_STANDIN_REBUILD=1 scripts/containers-standin-images.sh   # rebuild everything
+#   dev/standin-images.sh          # build or load whatever is missing (make container-standins)
+#   KEYPORT_STANDIN_REBUILD=1 dev/standin-images.sh   # rebuild everything
 #
 # Every stand-in is made from Debian bookworm packages:
 #   - the runtime base (Dockerfile's RUNTIME_IMAGE default, e.g. debian:12.15-slim): a
@@ -49,12 +49,9 @@ prometheus_image=localhost/keyport-standin/prometheus:2.42.0
 alertmanager_image=localhost/keyport-standin/alertmanager:0.25.0
 
 command -v podman >/dev/null || die "podman is not installed (apt-get install podman runc)"
-if [[ -z ${CONTAINERS_CONF:-} ]]; then
-    mkdir -p "$cache"
-    printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n' \
-        >"$cache/containers.conf"
-    export CONTAINERS_CONF=$cache/containers.conf
-fi
+# shellcheck source=dev/containers-conf.sh
+source "$repo/dev/containers-conf.sh"
+use_local_containers_conf "$cache"
 mkdir -p "$cache/images"
 
 archive_of() { printf '%s/images/%s.tar\n' "$cache" "$(tr '/:' '__' <<<"$1")"; }

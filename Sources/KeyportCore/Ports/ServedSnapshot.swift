@@ -3,7 +3,7 @@ import Synchronization
 
 /// Holds the snapshot being served. A reload builds a whole new snapshot elsewhere and swaps it in
 /// here in one step, so a request sees either the old data or the new, never a mix.
-public final class PortsStore: Sendable {
+public final class ServedSnapshot: Sendable {
     private let current = Mutex(PortsSnapshot.empty)
     private let metrics: KeyportMetrics?
 

@@ -1,0 +1,44 @@
+extension Configuration {
+    /// The server's flags as given on the command line, as text (`nil` when absent), so that
+    /// `Configuration` can fall back to the environment and report a bad value in one line naming the
+    /// flag and its accepted range. The command line itself lives in the `keyport` executable.
+    public struct Flags: Sendable, Equatable {
+        /// `--srv-port`
+        public var srvPort: String?
+        /// `--host`
+        public var host: String?
+        /// `--max-size`
+        public var maxSize: String?
+        /// `--ports-file`
+        public var portsFile: String?
+        /// `--log-level`
+        public var logLevel: String?
+        /// `--log-format`
+        public var logFormat: String?
+        /// `--shutdown-delay`
+        public var shutdownDelay: String?
+        /// `--idle-timeout`
+        public var idleTimeout: String?
+        /// `--request-timeout`
+        public var requestTimeout: String?
+        /// `--enable-fault-injection` (a switch: present or not)
+        public var enableFaultInjection: Bool
+
+        public init(
+            srvPort: String? = nil, host: String? = nil, maxSize: String? = nil, portsFile: String? = nil,
+            logLevel: String? = nil, logFormat: String? = nil, shutdownDelay: String? = nil,
+            idleTimeout: String? = nil, requestTimeout: String? = nil, enableFaultInjection: Bool = false
+        ) {
+            self.srvPort = srvPort
+            self.host = host
+            self.maxSize = maxSize
+            self.portsFile = portsFile
+            self.logLevel = logLevel
+            self.logFormat = logFormat
+            self.shutdownDelay = shutdownDelay
+            self.idleTimeout = idleTimeout
+            self.requestTimeout = requestTimeout
+            self.enableFaultInjection = enableFaultInjection
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import KeyportCore
+
+/// `keyport check URL`: for container HEALTHCHECKs and `helm test` without curl.
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "GET a URL; exit 0 when it answers 2xx.")
+
+    @Argument(help: "http://HOST[:PORT]/PATH, e.g. http://127.0.0.1:1123/ready")
+    var url: String
+
+    @Option(help: "Give up after this long, e.g. 2s or 500ms.")
+    var timeout: String = "2s"
+
+    func run() async throws {
+        guard let timeout = Duration.parse(timeout), timeout > .zero else {
+            FileOutput.standardError("keyport check: invalid value \"\(self.timeout)\" for --timeout: expected a duration such as 2s or 500ms\n")
+            throw ExitCode(64)
+        }
+        do {
+            let status = try await HealthCheck.run(url: url, timeout: timeout)
+            print("\(url): \(status)")
+        } catch {
+            FileOutput.standardError("keyport check: \(url): \(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,10 @@
+# Sourced by dev/standin-images.sh and scripts/compose-smoke.sh: this machine's podman starts
+# containers only with runc and modest ulimits, so unless CONTAINERS_CONF is already set, write a
+# containers.conf saying so into the directory $1 and export CONTAINERS_CONF pointing at it.
+use_local_containers_conf() {
+    [[ -n ${CONTAINERS_CONF:-} ]] && return 0
+    mkdir -p "$1"
+    printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\n' \
+        >"$1/containers.conf"
+    export CONTAINERS_CONF=$1/containers.conf
+}
