@@ -19,18 +19,22 @@ CONFIG = REPO / "deploy" / "haproxy" / "haproxy.cfg"
 BACKEND = "keyport"
 
 
+def timeouts(config: pathlib.Path = CONFIG) -> dict[str, float]:
+    """`timeout NAME VALUE` lines in seconds: connect, server, client, check, ..."""
+    return {name: seconds(value) for name, value in
+            re.findall(r"^\s*timeout\s+(\S+)\s+(\d+(?:ms|s|m)?)\s*$", config.read_text(), re.M)}
+
+
 def check_settings(config: pathlib.Path = CONFIG) -> dict[str, float]:
     """The health-check timings of the config: inter and `timeout check` in seconds, rise and fall."""
-    text = config.read_text()
-    line = re.search(r"^\s*default-server\s+(.*)$", text, re.M)
-    timeout = re.search(r"^\s*timeout\s+check\s+(\d+)(ms|s)\s*$", text, re.M)
-    assert line and timeout, f"{config}: no default-server line or `timeout check`"
+    line = re.search(r"^\s*default-server\s+(.*)$", config.read_text(), re.M)
+    assert line and "check" in timeouts(config), f"{config}: no default-server line or `timeout check`"
     words = line.group(1).split()
     settings = {words[i]: words[i + 1] for i in range(len(words) - 1) if words[i] in {"inter", "rise", "fall"}}
     assert settings.keys() == {"inter", "rise", "fall"}, f"{config}: default-server sets {settings}"
     return {
         "inter": seconds(settings["inter"]), "rise": int(settings["rise"]), "fall": int(settings["fall"]),
-        "timeout_check": seconds(timeout.group(1) + timeout.group(2)),
+        "timeout_check": timeouts(config)["check"],
     }
 
 
@@ -81,6 +85,12 @@ class HAProxy:
         text = self.command("show stat").lstrip("# ")
         return {row["svname"]: row["status"] for row in csv.DictReader(io.StringIO(text))
                 if row["pxname"] == BACKEND and row["svname"] not in {"FRONTEND", "BACKEND"}}
+
+    def retries(self) -> int:
+        """Requests the backend has retried (wretr) or redispatched to another server (wredis) so far."""
+        text = self.command("show stat").lstrip("# ")
+        row = next(r for r in csv.DictReader(io.StringIO(text)) if r["pxname"] == BACKEND and r["svname"] == "BACKEND")
+        return int(row["wretr"] or 0) + int(row["wredis"] or 0)
 
     def wait_state(self, server: str, status: str, timeout: float) -> float:
         """Waits until `server` has exactly `status`; returns how long that took."""
