@@ -77,6 +77,12 @@ class Figures:
 class Cluster:
     """The running pieces, and which keyport instance sits in which HAProxy server slot."""
 
+    receiver: alerting.WebhookReceiver
+    haproxy: ha.HAProxy
+    prometheus_url: str
+    scenario_start: float  # set by load(): each scenario's window for alerts and retries
+    retries_before: int
+
     def __init__(self, workdir: pathlib.Path) -> None:
         self.workdir = workdir
         self.started: list = []
@@ -231,12 +237,19 @@ def cluster(tmp_path_factory):
             return len([t for t in targets if t["health"] == "up"]) == 3
 
         support.wait_until(all_up, 30, what="Prometheus to scrape the three instances")
+        groups = requests.get(c.prometheus_url + "/api/v1/rules", timeout=5).json()["data"]["groups"]
+        loaded = {rule["name"] for group in groups for rule in group["rules"] if rule["type"] == "alerting"}
+        assert {"KeyportTargetDown", "KeyportNotReady", "KeyportPortsLoadFailing", "KeyportHigh5xxRate"} <= loaded, loaded
         yield c
         print_table(c.figures)
         if os.environ.get("KEYPORT_HA_REPORT"):
             pathlib.Path(os.environ["KEYPORT_HA_REPORT"]).write_text(
                 json.dumps({k: vars(v) for k, v in c.figures.items()}, indent=2) + "\n")
     finally:
+        for instance in c.instances:  # all at once: each spends its shutdown delay
+            if instance.process.poll() is None:
+                instance.signal(signal.SIGCONT)
+                instance.signal(signal.SIGTERM)
         for instance in c.instances:
             instance.__exit__()
         for thing in reversed(c.started):
