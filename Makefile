@@ -35,7 +35,7 @@ $(VENV)/.installed: ops-tests/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r ops-tests/requirements.txt
 	touch $@
 
-test: deps build ## Everything: Swift unit/integration tests, then the ops tests (rules, chart, containers, live alerts)
+test: deps build ## Everything: Swift unit/integration tests, then the ops tests (rules, chart, containers, live alerts, HA)
 	$(MAKE) test-swift test-ops
 
 test-swift: ## Swift Testing suites (needs a prior `make build`)
@@ -114,6 +114,11 @@ rules-test: venv ## promtool check/test rules, amtool check-config, values tunin
 
 alerts-live: venv ## Live fault -> Prometheus -> Alertmanager -> webhook test against $(KEYPORT_BIN), printing the latencies
 	$(VENV)/bin/python -m pytest -q -s ops-tests/test_alerts_live.py
+
+# --- high availability: 3 instances behind HAProxy (deploy/haproxy/haproxy.cfg) under load ---
+.PHONY: ha-test
+ha-test: venv ## Rolling replacement, kill -9, SIGSTOP and bad ports data behind a real HAProxy + Prometheus; prints requests, failures, gaps, alerts
+	$(VENV)/bin/python -m pytest -q -s ops-tests/test_ha.py
 
 # --- Ports parser (KeyportPorts): benchmark and fuzzing -------------------------------------------
 .PHONY: bench-ports fuzz-ports

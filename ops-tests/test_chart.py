@@ -231,7 +231,8 @@ def test_schema_keeps_refusing_unknown_keys_everywhere():
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"server": {"shutdownDelay": "30s"}}, "server.shutdownDelay (30s) must be shorter than terminationGracePeriodSeconds (30s)"),
+    ({"server": {"shutdownDelay": "40s"}}, "server.shutdownDelay (40s) must be shorter than terminationGracePeriodSeconds (40s)"),
+    ({"server": {"requestTimeout": "35s"}}, "terminationGracePeriodSeconds (40s) must exceed server.shutdownDelay (5s) plus server.requestTimeout (35s)"),
     ({"server": {"shutdownDelay": "2m"}, "terminationGracePeriodSeconds": 60}, "terminationGracePeriodSeconds (60s)"),
     ({"ports": {"data": "{}", "existingConfigMap": "mine"}}, "set at most one ports data source, got ports.data, ports.existingConfigMap"),
     ({"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}, "autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (2)"),
@@ -386,13 +387,59 @@ def test_chart_default_shutdown_delay_is_five_seconds(default):
     assert env_of(container(keyport_deployment(default), "keyport"))["KEYPORT_SHUTDOWN_DELAY"] == "5s"
 
 
+def shutdown_timing_violations(deploy: dict[str, Any]) -> list[str]:
+    """What breaks a zero-failure rollout: the delay must outlast the readiness probe's time to notice
+    (period x failureThreshold), and the grace period the delay plus the longest drain (--request-timeout)."""
+    c = container(deploy, "keyport")
+    env = env_of(c)
+    probe = c["readinessProbe"]
+    delay = durations_seconds(env["KEYPORT_SHUTDOWN_DELAY"])
+    drain = durations_seconds(env["KEYPORT_REQUEST_TIMEOUT"])
+    grace = deploy["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    problems = []
+    if not delay > probe["periodSeconds"] * probe["failureThreshold"]:
+        problems.append(f"shutdown delay {delay}s <= readiness {probe['periodSeconds']}s x {probe['failureThreshold']}")
+    if not grace > delay + drain:
+        problems.append(f"grace {grace}s <= delay {delay}s + drain {drain}s")
+    return problems
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_shutdown_outlasts_the_readiness_probe_and_the_grace_period_the_drain(rendered_scenarios, scenario):
+    assert shutdown_timing_violations(keyport_deployment(rendered_scenarios[scenario])) == []
+
+
+@pytest.mark.parametrize("values", [
+    {"probes": {"readiness": {"periodSeconds": 5}}},  # the chart's former default: 5 s x 2 > the 5 s delay
+    {"server": {"shutdownDelay": "4s"}},
+    {"terminationGracePeriodSeconds": 35},  # = 5 s + 30 s: the template already refuses it
+])
+def test_shutdown_timing_check_catches_a_bad_relation(values):
+    try:
+        deploy = keyport_deployment(render(values))
+    except HelmRenderError as err:
+        assert "terminationGracePeriodSeconds" in str(err)
+        return
+    assert shutdown_timing_violations(deploy)
+
+
+def test_haproxy_example_checks_like_the_readiness_probe(default):
+    """deploy/haproxy/haproxy.cfg (run by test_ha.py) uses the chart's readiness probe timings."""
+    from support import haproxy
+
+    probe = container(keyport_deployment(default), "keyport")["readinessProbe"]
+    check = haproxy.check_settings()
+    assert check == {"inter": probe["periodSeconds"], "fall": probe["failureThreshold"],
+                     "rise": probe.get("successThreshold", 1), "timeout_check": probe["timeoutSeconds"]}
+
+
 def test_server_values_become_keyport_environment():
-    r = render({"server": {"maxSize": 4096, "logLevel": "debug", "logFormat": "text", "port": 8080},
+    r = render({"server": {"maxSize": 4096, "logLevel": "debug", "logFormat": "text", "port": 8080, "requestTimeout": "10s"},
                 "extraEnv": [{"name": "TZ", "value": "UTC"}], "extraArgs": ["--log-level", "trace"]})
     c = container(keyport_deployment(r), "keyport")
     env = env_of(c)
     assert (env["KEYPORT_MAX_SIZE"], env["KEYPORT_LOG_LEVEL"], env["KEYPORT_LOG_FORMAT"]) == ("4096", "debug", "text")
-    assert env["KEYPORT_SRV_PORT"] == "8080" and env["TZ"] == "UTC"
+    assert env["KEYPORT_SRV_PORT"] == "8080" and env["TZ"] == "UTC" and env["KEYPORT_REQUEST_TIMEOUT"] == "10s"
     assert c["ports"][0]["containerPort"] == 8080 and c["args"] == ["--log-level", "trace"]
     assert r.get("Service", FULLNAME)["spec"]["ports"][0]["targetPort"] == "http"
 

@@ -12,6 +12,7 @@ containers=false
 packages=(
   prometheus               # prometheus, promtool
   prometheus-alertmanager  # prometheus-alertmanager, amtool
+  haproxy                  # the load balancer of the HA tests (ops-tests/test_ha.py)
   python3-venv             # python3 -m venv needs ensurepip, which Debian ships separately
 )
 if $containers; then

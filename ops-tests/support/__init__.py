@@ -4,7 +4,8 @@
 - `support.keyport`: a keyport process on a free port, raw HTTP, metrics parsing, keep-alive load;
 - `support.alerting`: rendering the rules, child processes, the Alertmanager webhook receiver,
   cgroup memory limits, runbook anchors (`python3 -m support.alerting webhook` from ops-tests/);
-- `support.chart`: rendering the chart with Helm's own engine (helm-python-sdk).
+- `support.chart`: rendering the chart with Helm's own engine (helm-python-sdk);
+- `support.haproxy`: HAProxy from deploy/haproxy/haproxy.cfg in front of keyport instances, its runtime API.
 """
 from __future__ import annotations
 

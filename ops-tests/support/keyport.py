@@ -18,14 +18,19 @@ from support import keyport_bin, wait_until
 
 
 class Keyport:
-    """`keyport --srv-port 0` on 127.0.0.1; the bound port comes from the JSON `listening` log line."""
+    """`keyport --srv-port 0` on 127.0.0.1 (or a given `port`, to bring an instance back at the same
+    address); the bound port comes from the JSON `listening` log line. Waits until /ready answers 200
+    unless `wait_ready` is false (an instance started with a broken ports file stays not ready)."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, ready_timeout: float = 120.0) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="keyport-hardening-", suffix=".log", delete=False)
+    def __init__(
+        self, *args: str, env: dict[str, str] | None = None, ready_timeout: float = 120.0, port: int = 0,
+        wait_ready: bool = True,
+    ) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="keyport-", suffix=".log", delete=False)
         binary = keyport_bin()
         if binary is None:
             raise RuntimeError("no keyport binary: set KEYPORT_BIN or run `make build`")
-        command = [binary, "--host", "127.0.0.1", "--srv-port", "0", "--log-format", "json", *args]
+        command = [binary, "--host", "127.0.0.1", "--srv-port", str(port), "--log-format", "json", *args]
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
         )
@@ -40,7 +45,8 @@ class Keyport:
                     self.port = int(json.loads(line)["port"])
             time.sleep(0.05)
         self.base = f"http://127.0.0.1:{self.port}"
-        wait_until(lambda: self.get_status("/ready") == 200, ready_timeout, what="keyport ready")
+        if wait_ready:
+            wait_until(lambda: self.get_status("/ready") == 200, ready_timeout, what="keyport ready")
 
     @property
     def pid(self) -> int:
@@ -66,6 +72,7 @@ class Keyport:
 
     def stop(self, timeout: float = 10.0) -> int | None:
         if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a stopped process cannot handle SIGTERM
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout)
@@ -189,17 +196,30 @@ class LoadResult:
     failures: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    # Per client: the longest time between two successful responses (start and stop count as successes).
+    gaps: list[float] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        return self.ok + len(self.failures)
+
+    @property
+    def longest_gap(self) -> float:
+        return max(self.gaps, default=0.0)
 
 
 class KeepAliveLoad:
-    """`threads` keep-alive connections, each sending `targets` in turn until stopped; a request counts as
-    failed when it was sent on an open connection and got no complete response or an unexpected status."""
+    """`threads` keep-alive connections (clients), each sending `targets` in turn until stopped, `pause`
+    seconds apart; a request counts as failed when it was sent on an open connection and got no
+    complete response or an unexpected status. Every request is counted, and each client records the
+    longest gap between its successful responses (what a user of a load-balanced service notices)."""
 
-    def __init__(self, port: int, targets: list[tuple[str, set[int]]], threads: int = 8) -> None:
+    def __init__(self, port: int, targets: list[tuple[str, set[int]]], threads: int = 8, pause: float = 0.0) -> None:
         self.port = port
         self.targets = targets
+        self.pause = pause
         self.stop_flag = threading.Event()
-        self.result = LoadResult()
+        self.result = LoadResult(gaps=[0.0] * threads)
         self.lock = threading.Lock()
         self.workers = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
 
@@ -214,9 +234,16 @@ class KeepAliveLoad:
             worker.join(30)
         return self.result
 
+    def _succeeded(self, index: int, last: float) -> float:
+        now = time.perf_counter()
+        with self.lock:
+            self.result.gaps[index] = max(self.result.gaps[index], now - last)
+        return now
+
     def _run(self, index: int) -> None:
         sock = None
         n = index
+        last_success = time.perf_counter()
         while not self.stop_flag.is_set():
             if sock is None:
                 try:
@@ -245,8 +272,13 @@ class KeepAliveLoad:
                     self.result.ok += 1
                 else:
                     self.result.failures.append(f"{target}: status {response.status}")
+            if response.status in expected:
+                last_success = self._succeeded(index, last_success)
             if response.closed or response.headers.get("connection", "").lower() == "close":
                 sock.close()
                 sock = None
+            if self.pause:
+                self.stop_flag.wait(self.pause)
+        self._succeeded(index, last_success)
         if sock is not None:
             sock.close()

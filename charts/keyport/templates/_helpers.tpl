@@ -268,6 +268,10 @@ Cross-field checks the schema cannot express; each failure names the values invo
 {{- if ge $delay $grace }}
 {{- fail (printf "server.shutdownDelay (%s) must be shorter than terminationGracePeriodSeconds (%ds), or pods are killed before they drain" .Values.server.shutdownDelay (int .Values.terminationGracePeriodSeconds)) }}
 {{- end }}
+{{- $drain := include "keyport.durationMillis" (list "server.requestTimeout" .Values.server.requestTimeout) | int }}
+{{- if ge (add $delay $drain) $grace }}
+{{- fail (printf "terminationGracePeriodSeconds (%ds) must exceed server.shutdownDelay (%s) plus server.requestTimeout (%s), the longest drain, or a slow request is killed" (int .Values.terminationGracePeriodSeconds) .Values.server.shutdownDelay .Values.server.requestTimeout) }}
+{{- end }}
 {{- $sources := list }}
 {{- if .Values.ports.data }}{{ $sources = append $sources "ports.data" }}{{ end }}
 {{- if .Values.ports.existingConfigMap }}{{ $sources = append $sources "ports.existingConfigMap" }}{{ end }}
