@@ -12,14 +12,24 @@ final class KeyportProcess: Sendable {
         let bytes = Mutex<[UInt8]>([])
         let ended = Mutex(false)
 
-        func take(_ handle: FileHandle) {
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
+        /// Reads `handle` on a thread of its own with blocking reads until end of file. (Foundation's
+        /// readabilityHandler on Linux does not always report end of file, which left tests waiting.)
+        func drain(_ handle: FileHandle) {
+            let descriptor = handle.fileDescriptor
+            Thread { [self] in
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                    if count > 0 {
+                        bytes.withLock { $0.append(contentsOf: buffer[..<count]) }
+                    } else if count < 0 && errno == EINTR {
+                        continue
+                    } else {
+                        break
+                    }
+                }
                 ended.withLock { $0 = true }
-            } else {
-                bytes.withLock { $0.append(contentsOf: data) }
-            }
+            }.start()
         }
     }
 
@@ -33,9 +43,9 @@ final class KeyportProcess: Sendable {
         let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
-        stdout.fileHandleForReading.readabilityHandler = { [output] handle in output.take(handle) }
-        stderr.fileHandleForReading.readabilityHandler = { [errorOutput] handle in errorOutput.take(handle) }
         try process.run()
+        output.drain(stdout.fileHandleForReading)
+        errorOutput.drain(stderr.fileHandleForReading)
     }
 
     var standardOutput: String { output.bytes.withLock { String(decoding: $0, as: UTF8.self) } }
