@@ -9,16 +9,30 @@ public struct DebugEndpoints: Sendable {
     /// The most ballast one request may ask for.
     public static let maxBallastBytes = 16 * 1024 * 1024 * 1024
 
-    struct FaultBody: Decodable { var error_rate: Double }
+    /// The whole fault state: an omitted field is 0, an object with neither field is refused.
+    struct FaultBody: Decodable {
+        var error_rate: Double?
+        var delay_ms: Int?
+    }
     struct ReadyBody: Decodable { var ready: Bool }
     struct BallastBody: Decodable { var bytes: Int }
 
     public func fault(_ request: Request) throws(HTTPError) -> Response {
-        let body: FaultBody = try decode(request, example: #"{"error_rate": 0.5}"#)
-        guard (0...1).contains(body.error_rate) else {
-            throw HTTPError(.badRequest, "error_rate \(body.error_rate) out of range: expected a number in 0...1")
+        let body: FaultBody = try decode(request, example: #"{"error_rate": 0.5, "delay_ms": 300}"#)
+        guard body.error_rate != nil || body.delay_ms != nil else {
+            throw HTTPError(.badRequest, #"expected "error_rate" (0...1) and/or "delay_ms" (0...\#(FaultInjection.maxDelayMilliseconds))"#)
         }
-        faults.setErrorRate(body.error_rate)
+        let errorRate = body.error_rate ?? 0
+        guard (0...1).contains(errorRate) else {
+            throw HTTPError(.badRequest, "error_rate \(errorRate) out of range: expected a number in 0...1")
+        }
+        let delay = body.delay_ms ?? 0
+        guard (0...FaultInjection.maxDelayMilliseconds).contains(delay) else {
+            throw HTTPError(
+                .badRequest, "delay_ms \(delay) out of range: expected an integer in 0...\(FaultInjection.maxDelayMilliseconds)")
+        }
+        faults.setErrorRate(errorRate)
+        faults.setDelay(milliseconds: delay)
         return .noContent
     }
 
