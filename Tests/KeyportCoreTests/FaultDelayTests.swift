@@ -45,7 +45,8 @@ import Testing
 
     @Test(arguments: [
         #"{"delay_ms": -1}"#, #"{"delay_ms": 10001}"#, #"{"delay_ms": 1.5}"#, #"{"delay_ms": "300"}"#,
-        #"{"delay_ms": true}"#, #"{"delay_ms": null}"#, #"{"delay_ms": 300, "error_rate": 2}"#, "{}",
+        #"{"delay_ms": true}"#, #"{"delay_ms": null}"#, #"{"delay_ms": null, "error_rate": 0}"#,
+        #"{"error_rate": null, "delay_ms": 5}"#, #"{"delay_ms": 300, "error_rate": 2}"#, "{}",
     ])
     func badDelaysAreRefusedAndChangeNothing(body: String) async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in

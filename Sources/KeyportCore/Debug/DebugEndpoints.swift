@@ -13,6 +13,15 @@ public struct DebugEndpoints: Sendable {
     struct FaultBody: Decodable {
         var error_rate: Double?
         var delay_ms: Int?
+
+        enum CodingKeys: String, CodingKey { case error_rate, delay_ms }
+
+        /// A field given as null is refused, not read as omitted (the OpenAPI types are number and integer).
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if container.contains(.error_rate) { error_rate = try container.decode(Double.self, forKey: .error_rate) }
+            if container.contains(.delay_ms) { delay_ms = try container.decode(Int.self, forKey: .delay_ms) }
+        }
     }
     struct ReadyBody: Decodable { var ready: Bool }
     struct BallastBody: Decodable { var bytes: Int }
