@@ -539,12 +539,12 @@ def test_dashboard_queries_return_live_data(stack: Stack) -> None:
         assert response["status"] == "success", (definition, response)
         return response["data"]
 
-    jobs = label_values(templating["job"]["definition"], {})
+    jobs = label_values(templating["job"]["query"]["query"], {})
     assert "keyport" in jobs, jobs
     subst = {"job": "keyport"}
-    instances = label_values(templating["instance"]["definition"], subst)
+    instances = label_values(templating["instance"]["query"]["query"], subst)
     assert stack.instance in instances, instances
-    bounds = label_values(templating["latency_bound"]["definition"], subst)
+    bounds = label_values(templating["latency_bound"]["query"]["query"], subst)
     assert templating["latency_bound"]["current"]["value"] in bounds and "+Inf" not in bounds, bounds
     subst.update({
         "latency_bound": templating["latency_bound"]["current"]["value"],

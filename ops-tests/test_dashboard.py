@@ -151,3 +151,41 @@ def test_rows_an_on_call_needs_are_there(dashboard) -> None:
     shares = next(p for p in content_panels(dashboard) if p["title"].startswith("5xx and 400 shares"))
     steps = [s["value"] for s in shares["fieldConfig"]["defaults"]["thresholds"]["steps"]]
     assert steps == [None, 0.05, 0.25]
+
+
+def _lost_fields(source, loaded, path=""):
+    if isinstance(source, dict):
+        for key, value in source.items():
+            if not isinstance(loaded, dict) or key not in loaded:
+                yield f"{path}/{key}"
+            else:
+                yield from _lost_fields(value, loaded[key], f"{path}/{key}")
+    elif isinstance(source, list):
+        if not isinstance(loaded, list) or len(loaded) != len(source):
+            yield f"{path} (list)"
+        else:
+            for i, (a, b) in enumerate(zip(source, loaded)):
+                yield from _lost_fields(a, b, f"{path}[{i}]")
+    elif source != loaded:
+        yield f"{path}: {source!r} became {loaded!r}"
+
+
+def round_trip(document: dict) -> dict:
+    """Through grafana-foundation-sdk's Dashboard model, generated from Grafana 11.6's dashboard schema."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    return json.loads(JSONEncoder().encode(Dashboard.from_json(json.loads(json.dumps(document)))))
+
+
+def test_grafanas_dashboard_schema_keeps_every_field(dashboard) -> None:
+    lost = list(_lost_fields(dashboard, round_trip(dashboard)))
+    assert not lost, f"fields Grafana's dashboard model does not know: {lost}"
+
+
+def test_schema_round_trip_catches_a_field_grafana_does_not_know(dashboard) -> None:
+    broken = json.loads(json.dumps(dashboard))
+    broken["templating"]["list"][1]["definitionn"] = "typo"
+    broken["panels"][1]["gridPos"]["width"] = 4
+    lost = list(_lost_fields(broken, round_trip(broken)))
+    assert "/templating/list[1]/definitionn" in lost and "/panels[1]/gridPos/width" in lost, lost

@@ -8,9 +8,10 @@ ConfigMap (dashboards.enabled), compose's Grafana profile and the tests all read
     scripts/generate-dashboard.py            # rewrite the JSON (make dashboard)
     scripts/generate-dashboard.py --check    # exit 1 when the committed JSON is stale
 
-Hand-written rather than grafana-foundation-sdk: the panels below are a few plain dicts in Grafana's
-dashboard JSON model (schemaVersion 39), which reads more directly than the SDK's builders and needs
-no dependency. Thresholds and objectives default to the chart's values.yaml (`alerts:`), so the
+Hand-written rather than with grafana-foundation-sdk's builders: the panels below are a few plain
+dicts in Grafana's dashboard JSON model (schemaVersion 39), which read more directly than the
+builders; the tests load the result with the SDK's Dashboard model (Grafana 11.6's schema) and fail
+when any field would be lost. Thresholds and objectives default to the chart's values.yaml (`alerts:`), so the
 lines drawn on the panels are the alerts' own thresholds.
 
 Every query selects `job=~"$job", instance=~"$instance"` and reads keyport's own metrics, or the
@@ -86,7 +87,7 @@ def variables(alerts: dict[str, Any]) -> list[dict[str, Any]]:
     def query(name: str, label: str, expr: str, *, include_all: bool, default: str, hide: int = 0) -> dict[str, Any]:
         return {
             "type": "query", "name": name, "label": label, "datasource": DATASOURCE,
-            "query": {"query": expr, "refId": f"{name}-query"}, "definition": expr,
+            "query": {"query": expr, "refId": f"{name}-query"},
             "refresh": 2, "sort": 1, "multi": include_all, "includeAll": include_all,
             **({"allValue": ".+"} if include_all else {}),
             "current": {"text": default, "value": default}, "hide": hide, "options": [], "regex": "",
