@@ -28,6 +28,18 @@ import Testing
         }
     }
 
+    @Test func largeKeysMadeOffTheEventLoopAreDelayedToo() async throws {
+        try await TestServer.with({ $0.faultInjectionEnabled = true; $0.maxKeySize = 100_000 }) { server in
+            #expect(try server.send("POST", "/debug/fault", body: #"{"delay_ms": 300}"#).status == 204)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let key = try server.get("/key/\(KeyEndpoint.offloadThreshold + 1)")
+            #expect(clock.now - start >= Self.delay)
+            #expect(key.status == 200)
+            #expect(key.body.count == KeyEndpoint.offloadThreshold + 1)
+        }
+    }
+
     @Test func injectedErrorsAreDelayedToo() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
             #expect(try server.send("POST", "/debug/fault", body: #"{"error_rate": 1, "delay_ms": 300}"#).status == 204)
