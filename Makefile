@@ -104,10 +104,13 @@ kind-down: ## Delete the kind cluster
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 # --- alerting: rules, Alertmanager config, runbooks (charts/keyport/files/*.yaml -> deploy/) ---
-.PHONY: rules rules-test alerts-live
+.PHONY: rules rules-test alerts-live dashboard
 
 rules: venv ## Re-render deploy/prometheus/keyport.rules.yaml and deploy/alertmanager/alertmanager.yml from the chart's templates
 	$(VENV)/bin/python scripts/render-alerting.py
+
+dashboard: venv ## Re-generate the Grafana dashboard charts/keyport/files/dashboards/keyport.json (scripts/generate-dashboard.py)
+	$(VENV)/bin/python scripts/generate-dashboard.py
 
 rules-test: venv ## promtool check/test rules, amtool check-config, values tuning and schema (ops-tests/test_rules.py)
 	$(VENV)/bin/python -m pytest -q ops-tests/test_rules.py

@@ -6,7 +6,10 @@ and the Alertmanager config are the chart's templates rendered with the chart's 
 windows and `for` durations shortened through those same values (as a user would tune them).
 
 One test per alert, in order: the fault goes in, the alert must reach the webhook firing; the fault
-comes out, it must reach the webhook resolved. Then a healthy-load phase during which nothing fires.
+comes out, it must reach the webhook resolved (the latency SLO burn from `/debug/fault {"delay_ms"}`).
+The Watchdog must reach its own receiver, repeatedly. Then a healthy-load phase during which nothing
+but the Watchdog fires, and last, every query of the Grafana dashboard is run against this Prometheus
+and its history of all those faults (test_dashboard_queries_return_live_data).
 The seconds from fault to webhook are printed (`pytest -s`) and, when KEYPORT_ALERT_TIMINGS names a
 file, written there as JSON. About 3 minutes in all.
 
@@ -66,8 +69,19 @@ LIVE_ALERTS = {
         {"longWindow": "90s", "shortWindow": "15s", "factor": 3, "for": "5s", "severity": "warning"},
         {"longWindow": "2m", "shortWindow": "20s", "factor": 1, "for": "5s", "severity": "warning"},
     ]},
+    "latency": {"minRequestRate": 1, "burnRates": [
+        {"longWindow": "30s", "shortWindow": "5s", "factor": 14.4, "for": "3s", "severity": "critical"},
+        {"longWindow": "1m", "shortWindow": "10s", "factor": 6, "for": "5s", "severity": "critical"},
+        {"longWindow": "90s", "shortWindow": "15s", "factor": 3, "for": "5s", "severity": "warning"},
+        {"longWindow": "2m", "shortWindow": "20s", "factor": 1, "for": "5s", "severity": "warning"},
+    ]},
+    "watchdog": {"repeatInterval": "4s"},
+    "dashboardURL": "http://localhost:3000/d/keyport/keyport",
     "routing": {"groupWait": "1s", "groupInterval": "1s", "repeatInterval": "1h"},
 }
+DASHBOARD = support.CHART / "files" / "dashboards" / "keyport.json"
+# Longer than every latency bucket keyport's API answers in here, and past the default 250 ms bound.
+DELAY_MS = 400
 CGROUP_LIMIT = 512 * MiB
 BALLAST = 160 * MiB
 
@@ -125,14 +139,19 @@ class Stack:
     memory_path: str
     memory_alert: str
     instance: str
+    started: float = 0.0
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
+    # When each alert's firing notification arrived (to query the dashboard at that moment).
+    moments: dict[str, float] = field(default_factory=dict)
 
     def post(self, path: str, body: dict) -> None:
         response = requests.post(self.keyport_url + path, json=body, timeout=5)
         assert response.status_code == 204, f"POST {path} {body}: {response.status_code} {response.text}"
 
     def active_alerts(self) -> list[dict]:
-        return requests.get(self.prometheus_url + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+        """Pending or firing alerts in Prometheus, the always-firing Watchdog aside."""
+        alerts = requests.get(self.prometheus_url + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+        return [a for a in alerts if a["labels"]["alertname"] != "Watchdog"]
 
     def wait_quiet(self, timeout: float = 120) -> None:
         """Until Prometheus has no pending or firing alert, and a second more for Alertmanager."""
@@ -151,6 +170,7 @@ class Stack:
             f"{[(a['labels']['alertname'], a['state']) for a in self.active_alerts()]}\n{self.keyport.log_tail(10)}"
         )
         check_notification(fired, self)
+        self.moments[alertname] = fired.received
         if check_firing:
             check_firing(fired)
         removed = time.time()
@@ -167,7 +187,9 @@ class Stack:
 def check_notification(n: alerting.Notification, stack: Stack) -> None:
     """Every notification carries its severity, expanded annotations and a runbook anchor."""
     assert n.labels.get("severity") in {"critical", "warning"}
-    assert set(n.annotations) == {"summary", "description", "runbook_url"}
+    assert n.receiver in {"keyport-notify", "keyport-page"}
+    assert set(n.annotations) == {"summary", "description", "runbook_url", "dashboard_url"}
+    assert n.annotations["dashboard_url"] == LIVE_ALERTS["dashboardURL"]
     for text in n.annotations.values():
         assert "{{" not in text and "<no value>" not in text, text
     assert n.annotations["runbook_url"].endswith("#" + n.labels["alertname"].lower())
@@ -239,6 +261,7 @@ def stack(tmp_path_factory):
         started.append(receiver)
 
         values = {"alerts": {**LIVE_ALERTS, "memory": {**LIVE_ALERTS["memory"], **memory_values},
+                             "watchdog": {**LIVE_ALERTS["watchdog"], "url": receiver.url},
                              "routing": {**LIVE_ALERTS["routing"], "webhook": {"url": receiver.url, "sendResolved": True}}}}
         rendered = renderer.render(values)
         (workdir / "keyport.rules.yaml").write_text(rendered["rules"])
@@ -272,7 +295,10 @@ def stack(tmp_path_factory):
         prometheus = alerting.start_process(
             "prometheus",
             [tools["prometheus"], "--config.file=prometheus.yml", f"--storage.tsdb.path={workdir / 'prom-data'}",
-             f"--web.listen-address=127.0.0.1:{prom_port}"],
+             f"--web.listen-address=127.0.0.1:{prom_port}",
+             # The Watchdog fires at the first evaluation, before Alertmanager is discovered; that send
+             # is dropped and, by default, retried a minute later. Retry every second instead.
+             "--rules.alert.resend-delay=1s"],
             workdir,
         )
         started.append(prometheus)
@@ -284,11 +310,14 @@ def stack(tmp_path_factory):
         traffic = Traffic(keyport_url).start()
         started.append(traffic)
         stack = Stack(workdir, keyport, keyport_url, prometheus, prometheus_url, alertmanager, receiver, traffic,
-                      ports_file, targets_file, memory_path, memory_alert, instance)
+                      ports_file, targets_file, memory_path, memory_alert, instance, started=time.time())
         yield stack
 
         print(f"\nmemory path: {memory_path}")
         for name, timing in stack.timings.items():
+            if "fault_to_firing_webhook_s" not in timing:
+                print(f"{name:28} " + "   ".join(f"{k} {v:5.1f}s" for k, v in timing.items()))
+                continue
             print(f"{name:28} fault->firing webhook {timing['fault_to_firing_webhook_s']:5.1f}s   "
                   f"removal->resolved webhook {timing['removal_to_resolved_webhook_s']:5.1f}s")
         if os.environ.get("KEYPORT_ALERT_TIMINGS"):
@@ -311,7 +340,8 @@ def test_stack_starts_healthy_with_the_rules_loaded(stack: Stack) -> None:
     loaded = {rule["name"] for group in groups for rule in group["rules"] if rule["type"] == "alerting"}
     assert loaded == {
         "KeyportHigh5xxRate", "KeyportHigh400Rate", "KeyportMemoryNearLimit", "KeyportMemoryHigh", "KeyportNotReady",
-        "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing", "KeyportErrorBudgetBurn"}
+        "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing", "KeyportErrorBudgetBurn",
+        "KeyportLatencyBudgetBurn", "Watchdog"}
     stack.wait_quiet(60)
 
 
@@ -335,6 +365,41 @@ def test_5xx_errors_fire_and_resolve(stack: Stack) -> None:
         "fault_to_firing_webhook_s": round(fired.received - start, 1),
         "removal_to_resolved_webhook_s": round(resolved.received - removed, 1),
     }
+
+
+def test_watchdog_reaches_its_own_receiver_again_and_again(stack: Stack) -> None:
+    first = stack.receiver.wait_for("Watchdog", "firing", 0, 30)
+    assert first, "the Watchdog never reached its receiver"
+    assert first.receiver == "keyport-watchdog" and first.labels["severity"] == "none"
+    assert first.annotations["runbook_url"].endswith("#watchdog")
+    assert first.annotations["dashboard_url"] == LIVE_ALERTS["dashboardURL"]
+    # The short repeat interval (4s here) is what a dead-man's switch counts on.
+    again = stack.receiver.wait_for("Watchdog", "firing", first.received + 1, 20)
+    assert again, "the Watchdog was not repeated within 20s (repeatInterval 4s)"
+    watchdogs = [n for n in stack.receiver.since(0) if n.labels.get("alertname") == "Watchdog"]
+    assert {n.receiver for n in watchdogs} == {"keyport-watchdog"}, "the Watchdog reached a paging or notify receiver"
+    assert all(n.status == "firing" for n in watchdogs)
+    stack.timings["Watchdog"] = {"prometheus_ready_to_first_webhook_s": round(first.received - stack.started, 1),
+                                 "repeat_after_s": round(again.received - first.received, 1)}
+
+
+def test_latency_burn_fires_from_a_delay_and_resolves_when_it_is_lifted(stack: Stack) -> None:
+    def page(n: alerting.Notification) -> bool:
+        return n.labels.get("long_window") == "30s"
+
+    def only_latency(fired: alerting.Notification) -> None:
+        assert "instance" not in fired.labels and fired.labels["severity"] == "critical"
+        assert f"{DELAY_MS}" not in fired.annotations["description"] and "250ms" in fired.annotations["description"]
+        # Slow is not failing: neither the 5xx alert nor the availability burn is even pending.
+        others = {a["labels"]["alertname"] for a in stack.active_alerts()} - {"KeyportLatencyBudgetBurn"}
+        assert not others, f"a delay alone made other alerts active: {others}"
+
+    stack.fire_and_resolve(
+        "KeyportLatencyBudgetBurn",
+        inject=lambda: stack.post("/debug/fault", {"delay_ms": DELAY_MS}),
+        remove=lambda: stack.post("/debug/fault", {"delay_ms": 0}),
+        match=page, check_firing=only_latency,
+    )
 
 
 def test_400_errors_fire_and_resolve(stack: Stack) -> None:
@@ -424,8 +489,106 @@ def test_healthy_load_fires_nothing(stack: Stack) -> None:
         seen_pending += [a["labels"]["alertname"] for a in stack.active_alerts()]
         time.sleep(1)
     assert not seen_pending, f"alerts became active under healthy load: {sorted(set(seen_pending))}"
-    firing = [n.labels.get("alertname") for n in stack.receiver.since(start) if n.status == "firing"]
+    firing = [n.labels.get("alertname") for n in stack.receiver.since(start)
+              if n.status == "firing" and n.labels.get("alertname") != "Watchdog"]
     assert not firing, f"firing notifications under healthy load: {firing}"
     rate = requests.get(stack.prometheus_url + "/api/v1/query", timeout=5,
                         params={"query": "keyport_target:http_requests:rate10s"}).json()["data"]["result"]
     assert rate and float(rate[0]["value"][1]) >= 5, f"the healthy phase had too little traffic to mean anything: {rate}"
+
+
+# --- the Grafana dashboard against this live Prometheus ---------------------------------------------
+
+# Instant queries that are empty on a healthy service by nature, with the alert whose firing moment
+# they must show data at instead.
+EMPTY_WHEN_HEALTHY = {
+    ("Alerts firing now", "A"): "KeyportHigh5xxRate",
+    ("Last failed load not yet fixed", "A"): "KeyportPortsLoadFailing",
+}
+# Empty when keyport runs without a cgroup memory limit (no keyport_memory_limit_bytes).
+NEED_A_MEMORY_LIMIT = {("Memory against the cgroup limit", "B"), ("Memory used of limit", "A")}
+STEP_S = 2
+SCRAPE_S = 1
+
+
+def substitute(expr: str, variables: dict[str, str]) -> str:
+    """Grafana's interpolation of $name and ${name} (unknown names are left alone, and then fail)."""
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: variables.get(m.group(1), m.group(0)), expr)
+
+
+def has_data(result: list[dict]) -> bool:
+    values = [v[1] for series in result for v in (series.get("values") or [series["value"]])]
+    return any(v not in ("NaN", "+Inf", "-Inf") for v in values)
+
+
+def test_dashboard_queries_return_live_data(stack: Stack) -> None:
+    """Every variable's query returns values; every panel's every query, with the variables substituted
+    as Grafana would (All and one instance), is accepted by Prometheus and returns data over the
+    history of this module's faults (5xx, 400s, delay, reloads, ballast), except the instant panels
+    that are empty when healthy by nature, which must show data at the moment their alert fired."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    api = stack.prometheus_url + "/api/v1"
+    now = time.time()
+    templating = {v["name"]: v for v in dashboard["templating"]["list"]}
+
+    def label_values(definition: str, subst: dict[str, str]) -> list[str]:
+        match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", substitute(definition, subst))
+        assert match, definition
+        response = requests.get(f"{api}/label/{match.group(2)}/values", timeout=10,
+                                params={"match[]": match.group(1), "start": stack.started, "end": now}).json()
+        assert response["status"] == "success", (definition, response)
+        return response["data"]
+
+    jobs = label_values(templating["job"]["query"]["query"], {})
+    assert "keyport" in jobs, jobs
+    subst = {"job": "keyport"}
+    instances = label_values(templating["instance"]["query"]["query"], subst)
+    assert stack.instance in instances, instances
+    bounds = label_values(templating["latency_bound"]["query"]["query"], subst)
+    assert templating["latency_bound"]["current"]["value"] in bounds and "+Inf" not in bounds, bounds
+    subst.update({
+        "latency_bound": templating["latency_bound"]["current"]["value"],
+        "slo_objective": templating["slo_objective"]["query"],
+        "latency_objective": templating["latency_objective"]["query"],
+        "__interval": f"{STEP_S}s",
+        # Grafana: max($__interval + scrape interval, 4 x scrape interval), the datasource's scrape being 1s.
+        "__rate_interval": f"{max(STEP_S + SCRAPE_S, 4 * SCRAPE_S)}s",
+        "__range": f"{int(now - stack.started)}s",
+    })
+
+    has_limit = stack.memory_alert == "KeyportMemoryNearLimit"
+    checked, empty_by_nature = 0, []
+    # All, then one instance, regex-escaped as Grafana's Prometheus data source does for a multi-value
+    # variable (a doubled backslash, as PromQL's string syntax wants).
+    for instance in (".+", re.escape(stack.instance).replace("\\", "\\\\")):
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                key = (panel["title"], target["refId"])
+                expr = substitute(target["expr"], {**subst, "instance": instance})
+                assert "$" not in expr, f"{key}: a variable was left unsubstituted: {expr}"
+                if target["instant"]:
+                    response = requests.get(f"{api}/query", params={"query": expr, "time": now}, timeout=10).json()
+                else:
+                    response = requests.get(f"{api}/query_range", timeout=10, params={
+                        "query": expr, "start": stack.started, "end": now, "step": STEP_S}).json()
+                assert response["status"] == "success", f"{key}: Prometheus refused {expr}: {response}"
+                checked += 1
+                result = response["data"]["result"]
+                if key in EMPTY_WHEN_HEALTHY:
+                    assert not has_data(result), f"{key} shows data on a healthy service: {result}"
+                    alert = EMPTY_WHEN_HEALTHY[key]
+                    assert alert in stack.moments, f"{alert} never fired in this module, so {key} cannot be shown"
+                    moment = stack.moments[alert]
+                    at = substitute(target["expr"], {**subst, "instance": instance, "__range": f"{int(moment - stack.started)}s"})
+                    then = requests.get(f"{api}/query", params={"query": at, "time": moment}, timeout=10).json()
+                    assert then["status"] == "success" and has_data(then["data"]["result"]), \
+                        f"{key} showed nothing while {alert} fired: {then}"
+                    empty_by_nature.append(f"{panel['title']} (healthy now; data while {alert} fired)")
+                elif key in NEED_A_MEMORY_LIMIT and not has_limit:
+                    assert not has_data(result), f"{key}: data without a memory limit? {result}"
+                    empty_by_nature.append(f"{panel['title']} {target['refId']} (no cgroup memory limit here)")
+                else:
+                    assert has_data(result), f"{key}: no data for {expr}"
+    print(f"\ndashboard: {checked} queries accepted ({checked // 2} per pass, All and one instance); "
+          f"variables job={jobs} instance={instances} latency_bound={len(bounds)} buckets; "
+          f"empty by nature: {sorted(set(empty_by_nature)) or 'none'}")

@@ -273,7 +273,10 @@ def test_standard_labels_on_every_object(rendered_scenarios, scenario):
         assert labels.get("app.kubernetes.io/managed-by") == "Helm", where
         assert labels.get("app.kubernetes.io/version") == "0.1.0", where
         assert labels.get("app.kubernetes.io/name", "").startswith("keyport"), where
-        assert doc["metadata"]["namespace"] == NAMESPACE, where
+        # The dashboard ConfigMap alone may live where Grafana's sidecar looks (dashboards.namespace).
+        dashboards_ns = SCENARIOS[scenario].get("dashboards", {}).get("namespace") or NAMESPACE
+        expected = dashboards_ns if doc["metadata"]["name"] == f"{FULLNAME}-dashboards" else NAMESPACE
+        assert doc["metadata"]["namespace"] == expected, where
 
 
 def test_selectors_use_name_and_instance_only(rendered_scenarios):
@@ -1159,3 +1162,61 @@ def test_keyport_runs_with_the_chart_environment_and_reloads_configmap_updates(t
         assert keyport.proc.wait(timeout=grace) == 0
     finally:
         keyport.stop()
+
+
+# --- Grafana dashboard ConfigMap ----------------------------------------------------------------
+
+DASHBOARD_JSON = CHART_DIR / "files" / "dashboards" / "keyport.json"
+
+
+def test_dashboard_configmap_is_absent_by_default(default):
+    assert not [n for n in default.names() if "dashboard" in n.lower()]
+    assert default.maybe("ConfigMap", f"{FULLNAME}-dashboards") is None
+
+
+def test_dashboard_configmap_carries_the_one_dashboard_for_the_grafana_sidecar(tmp_path):
+    import kubernetes_validate
+
+    r = render({"dashboards": {"enabled": True}})
+    cm = r.get("ConfigMap", f"{FULLNAME}-dashboards")
+    assert cm["metadata"]["namespace"] == NAMESPACE
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert cm["metadata"]["labels"]["app.kubernetes.io/name"] == "keyport"
+    assert cm["metadata"]["annotations"] == {"grafana_folder": "keyport"}
+    assert list(cm["data"]) == ["keyport.json"]
+    assert json.loads(cm["data"]["keyport.json"]) == json.loads(DASHBOARD_JSON.read_text())
+    # kubectl apply keeps a last-applied copy in an annotation, capped at 256 KiB.
+    assert len(cm["data"]["keyport.json"].encode()) < 256 * 1024
+    for kube in KUBE_VERSIONS:
+        kubernetes_validate.validate(cm, kube.removeprefix("v"), strict=True)
+    # A misspelled field fails the same validator (negative control).
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate({**cm, "datas": {}}, KUBE_VERSIONS[-1].removeprefix("v"), strict=True)
+
+
+def test_dashboard_configmap_labels_annotations_and_namespace_are_configurable():
+    r = render({"dashboards": {"enabled": True, "namespace": "monitoring",
+                               "labels": {"grafana_dashboard": "keyport", "release": "kube-prometheus-stack"},
+                               "annotations": {"k8s-sidecar-target-directory": "/tmp/dashboards/keyport"}}})
+    cm = r.get("ConfigMap", f"{FULLNAME}-dashboards")
+    assert cm["metadata"]["namespace"] == "monitoring"
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "keyport"
+    assert cm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    # Map values are merged by Helm: the default folder annotation stays unless set to null.
+    assert cm["metadata"]["annotations"]["k8s-sidecar-target-directory"] == "/tmp/dashboards/keyport"
+    quiet = render({"dashboards": {"enabled": True, "annotations": {"grafana_folder": None}}})
+    assert "annotations" not in quiet.get("ConfigMap", f"{FULLNAME}-dashboards")["metadata"]
+
+
+@pytest.mark.parametrize("values, where", [
+    ({"dashboards": {"enabled": "yes"}}, "/dashboards/enabled"),
+    ({"dashboards": {"labels": {"grafana_dashboard": 1}}}, "/dashboards/labels/grafana_dashboard"),
+    ({"dashboards": {"labels": {"bad label!": "1"}}}, "bad label!"),
+    ({"dashboards": {"namespace": "Monitoring_NS"}}, "/dashboards/namespace"),
+    ({"dashboards": {"folder": "keyport"}}, "/dashboards"),
+    ({"dashboards": {"annotations": {"grafana_folder": 3}}}, "/dashboards/annotations/grafana_folder"),
+])
+def test_schema_refuses_bad_dashboard_values(values, where):
+    with pytest.raises(HelmValuesError) as err:
+        render(values)
+    assert where in str(err.value), str(err.value)

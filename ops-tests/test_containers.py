@@ -29,7 +29,7 @@ COMPOSE = REPO / "compose.yaml"
 PROMETHEUS_CONFIG = REPO / "deploy/prometheus/prometheus.yml"
 RULES_FILE = REPO / "deploy/prometheus/keyport.rules.yaml"
 ALERTMANAGER_CONFIG = REPO / "deploy/alertmanager/alertmanager.yml"
-IMAGE_VARIABLES = ("KEYPORT_IMAGE", "SWIFT_IMAGE", "RUNTIME_IMAGE", "PROMETHEUS_IMAGE", "ALERTMANAGER_IMAGE")
+IMAGE_VARIABLES = ("KEYPORT_IMAGE", "SWIFT_IMAGE", "RUNTIME_IMAGE", "PROMETHEUS_IMAGE", "ALERTMANAGER_IMAGE", "GRAFANA_IMAGE")
 
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -59,9 +59,10 @@ def compose_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def compose_model(compose_bin: str, compose_file: Path = COMPOSE, **env: str) -> dict:
+def compose_model(compose_bin: str, compose_file: Path = COMPOSE, profiles: tuple[str, ...] = (), **env: str) -> dict:
+    selected = [arg for profile in profiles for arg in ("--profile", profile)]
     result = run(
-        [compose_bin, "-f", str(compose_file), "--project-directory", str(REPO), "config", "--format", "json"],
+        [compose_bin, "-f", str(compose_file), "--project-directory", str(REPO), *selected, "config", "--format", "json"],
         env=compose_env(**env),
     )
     assert result.returncode == 0, result.stderr
@@ -401,3 +402,65 @@ def test_amtool_rejects_a_route_to_an_unknown_receiver(tmp_path: Path):
     broken.write_text("route:\n  receiver: nowhere\nreceivers:\n  - name: somewhere\n")
     result = run([system_tool("amtool"), "check-config", str(broken)])
     assert result.returncode != 0 and "nowhere" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+# --- the optional Grafana profile (validated here; the smoke never needs its image) ---------------
+
+GRAFANA_PROVISIONING = REPO / "deploy" / "grafana" / "provisioning"
+DASHBOARDS_DIR = REPO / "charts" / "keyport" / "files" / "dashboards"
+
+
+def test_compose_grafana_profile_is_optional_pinned_and_overridable(compose_bin: str):
+    assert "grafana" not in compose_model(compose_bin)["services"], "Grafana must start only with --profile grafana"
+    services = compose_model(compose_bin, profiles=("grafana",))["services"]
+    assert set(services) == {"keyport", "prometheus", "alertmanager", "grafana"}
+    grafana = services["grafana"]
+    assert grafana["profiles"] == ["grafana"]
+    assert PINNED_IMAGE.match(grafana["image"]), grafana["image"]
+    assert [(p["target"], p.get("published")) for p in grafana["ports"]] == [(3000, "3000")]
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    assert grafana["healthcheck"]["test"][0] == "CMD"
+    overridden = compose_model(compose_bin, profiles=("grafana",), GRAFANA_IMAGE="example.test/grafana:9", GRAFANA_PORT="23000")
+    assert overridden["services"]["grafana"]["image"] == "example.test/grafana:9"
+    assert overridden["services"]["grafana"]["ports"][0]["published"] == "23000"
+
+
+def test_podman_compose_without_the_profile_starts_only_the_three_services():
+    """The smoke (scripts/compose-smoke.sh) runs podman-compose without the profile: no Grafana image needed."""
+    podman_compose = Path(sys.executable).parent / "podman-compose"
+    assert podman_compose.exists(), "podman-compose not in the venv: make venv"
+    plain = run([str(podman_compose), "-f", str(COMPOSE), "config"], cwd=REPO, env=compose_env())
+    assert plain.returncode == 0, plain.stderr
+    assert set(yaml.safe_load(plain.stdout)["services"]) == {"keyport", "prometheus", "alertmanager"}
+    with_profile = run([str(podman_compose), "-f", str(COMPOSE), "--profile", "grafana", "config"], cwd=REPO, env=compose_env())
+    assert "grafana" in yaml.safe_load(with_profile.stdout)["services"]
+
+
+def test_grafana_is_provisioned_with_the_stack_prometheus_and_the_charts_dashboard(compose_bin: str):
+    services = compose_model(compose_bin, profiles=("grafana",))["services"]
+    grafana = services["grafana"]
+    mounts = {Path(v["source"]).resolve(): v["target"] for v in grafana["volumes"] if v["type"] == "bind"}
+    assert all(v.get("read_only") for v in grafana["volumes"] if v["type"] == "bind")
+    assert mounts[GRAFANA_PROVISIONING.resolve()] == "/etc/grafana/provisioning"
+    dashboards_target = mounts[DASHBOARDS_DIR.resolve()]
+
+    datasources = yaml.safe_load((GRAFANA_PROVISIONING / "datasources" / "prometheus.yaml").read_text())
+    assert datasources["apiVersion"] == 1
+    [source] = datasources["datasources"]
+    assert source["type"] == "prometheus" and source["isDefault"] is True and source["access"] == "proxy"
+    host, _, port = source["url"].removeprefix("http://").partition(":")
+    assert host in services and int(port) in [p["target"] for p in services[host]["ports"]], source["url"]
+    scrape = yaml.safe_load(PROMETHEUS_CONFIG.read_text())["global"]["scrape_interval"]
+    assert source["jsonData"]["timeInterval"] == scrape, "Grafana's scrape interval must be Prometheus' for $__rate_interval"
+
+    providers = yaml.safe_load((GRAFANA_PROVISIONING / "dashboards" / "keyport.yaml").read_text())
+    assert providers["apiVersion"] == 1
+    [provider] = providers["providers"]
+    assert provider["type"] == "file" and provider["options"]["path"] == dashboards_target
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(dashboards_target + "/") and (DASHBOARDS_DIR / home.rsplit("/", 1)[1]).is_file()
+    # The dashboard picks the default Prometheus data source through its variable.
+    dashboard = json.loads((DASHBOARDS_DIR / "keyport.json").read_text())
+    variable = next(v for v in dashboard["templating"]["list"] if v["name"] == "datasource")
+    assert variable["type"] == "datasource" and variable["query"] == source["type"]
+    assert grafana["environment"]["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import pathlib
 import re
 import shutil
@@ -26,8 +27,10 @@ renderer = alerting.load_renderer()
 EXPECTED_ALERTS = {
     "KeyportHigh5xxRate", "KeyportHigh400Rate", "KeyportMemoryNearLimit", "KeyportMemoryHigh",
     "KeyportNotReady", "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing",
-    "KeyportErrorBudgetBurn",
+    "KeyportErrorBudgetBurn", "KeyportLatencyBudgetBurn", "Watchdog",
 }
+# The Watchdog fires by design: it has no quiet case.
+ALWAYS_FIRING = {"Watchdog"}
 
 
 def promtool() -> str:
@@ -147,7 +150,7 @@ def test_every_alert_has_fire_and_no_fire_unit_tests(default_render) -> None:
     names = {alert["alert"] for alert in alerts_of(default_render["rules"])}
     assert names == EXPECTED_ALERTS
     assert names - fired == set(), "alerts never shown firing"
-    assert names - quiet == set(), "alerts never shown quiet"
+    assert names - quiet - ALWAYS_FIRING == set(), "alerts never shown quiet"
 
 
 # Each mutation of the values must break the unit tests: they test these very thresholds.
@@ -159,6 +162,16 @@ MUTATIONS = [
     ({"notReady": {"for": "30s"}}, "targets.test.yaml", "short not-ready spells"),
     ({"portsLoad": {"lookback": "1h"}}, "ports-load.test.yaml", "lookback"),
     ({"slo": {"minRequestRate": 0}}, "slo.test.yaml", "low traffic"),
+    ({"latency": {"minRequestRate": 0}}, "latency.test.yaml", "low traffic"),
+    ({"latency": {"thresholdSeconds": 0.5}}, "latency.test.yaml", "the bound"),
+    ({"latency": {"objective": 0.98}}, "latency.test.yaml", "the objective"),
+    ({"latency": {"burnRates": [
+        {"longWindow": "1h", "shortWindow": "5m", "factor": 14.4, "for": "20m", "severity": "critical"},
+        {"longWindow": "6h", "shortWindow": "30m", "factor": 6, "for": "15m", "severity": "critical"},
+        {"longWindow": "1d", "shortWindow": "2h", "factor": 3, "for": "1h", "severity": "warning"},
+        {"longWindow": "3d", "shortWindow": "6h", "factor": 1, "for": "3h", "severity": "warning"}]}},
+     "latency.test.yaml", "the page's `for`"),
+    ({"watchdog": {"repeatInterval": "5m"}}, "watchdog.test.yaml", "the documented repeat interval"),
 ]
 
 
@@ -187,8 +200,8 @@ def test_every_alert_has_severity_summary_description_and_a_real_runbook_anchor(
     base = yaml.safe_load((support.CHART / "values.yaml").read_text())["alerts"]["runbookBaseURL"]
     for alert in alerts_of(default_render["rules"]):
         name = alert["alert"]
-        assert name.startswith("Keyport")
-        assert alert["labels"]["severity"] in {"critical", "warning", "info"}, name
+        assert name.startswith("Keyport") or name in ALWAYS_FIRING
+        assert alert["labels"]["severity"] in ({"none"} if name in ALWAYS_FIRING else {"critical", "warning", "info"}), name
         annotations = alert["annotations"]
         assert set(annotations) == {"summary", "description", "runbook_url"}, name
         url, _, anchor = annotations["runbook_url"].partition("#")
@@ -256,7 +269,7 @@ def test_values_tune_thresholds_windows_durations_and_labels(tmp_path) -> None:
 
 def test_everything_can_be_disabled(tmp_path) -> None:
     off = {"enabled": False}
-    names = ["errors5xx", "errors400", "memory", "notReady", "targetDown", "targetsAbsent", "portsLoad", "slo"]
+    names = ["errors5xx", "errors400", "memory", "notReady", "targetDown", "targetsAbsent", "portsLoad", "slo", "latency", "watchdog"]
     text = renderer.render({"alerts": {name: off for name in names}})["rules"]
     assert yaml.safe_load(text)["groups"] in (None, [])
     only_absent = renderer.render({"alerts": {name: off for name in names if name != "targetsAbsent"}})["rules"]
@@ -280,6 +293,13 @@ BAD_VALUES = [
     ({"routing": {"email": {"enabled": True}}}, "/alerts/routing/email/to"),
     ({"routing": {"webhook": {"url": "localhost:5001"}}}, "/alerts/routing/webhook/url"),
     ({"routing": {"pagerduty": {"enabled": True, "routingKey": "secret"}}}, "routingKey"),
+    ({"latency": {"thresholdSeconds": 0.3}}, "/alerts/latency/thresholdSeconds"),
+    ({"latency": {"thresholdSeconds": "0.25"}}, "/alerts/latency/thresholdSeconds"),
+    ({"latency": {"objective": 1}}, "/alerts/latency/objective"),
+    ({"latency": {"burnRates": []}}, "/alerts/latency/burnRates"),
+    ({"watchdog": {"url": "deadmans-switch"}}, "/alerts/watchdog/url"),
+    ({"watchdog": {"repeatInterval": "often"}}, "/alerts/watchdog/repeatInterval"),
+    ({"dashboardURL": "grafana/d/keyport"}, "/alerts/dashboardURL"),
 ]
 
 
@@ -351,9 +371,15 @@ def test_alertmanager_routes_inhibits_and_reads_secrets_from_files(default_rende
     config = yaml.safe_load(renderer.render(FULL_ROUTING)["alertmanager"])
     route = config["route"]
     assert route["group_by"] == ["alertname", "job", "namespace"]
-    assert route["routes"] == [{"receiver": "keyport-page", "matchers": ['severity="critical"']}]
+    assert route["routes"] == [
+        {"receiver": "keyport-watchdog", "matchers": ['alertname="Watchdog"'], "group_by": ["alertname"],
+         "group_interval": "1m", "repeat_interval": "1m"},
+        {"receiver": "keyport-page", "matchers": ['severity="critical"']},
+    ]
     receivers = {r["name"]: r for r in config["receivers"]}
-    assert set(receivers) == {"keyport-notify", "keyport-page"}
+    assert set(receivers) == {"keyport-notify", "keyport-page", "keyport-watchdog"}
+    # The Watchdog's receiver notifies nobody until a dead-man's switch is configured.
+    assert receivers.pop("keyport-watchdog") == {"name": "keyport-watchdog"}
     for receiver in receivers.values():
         assert receiver["webhook_configs"][0]["url"] == "http://127.0.0.1:5001/alerts"
         assert receiver["slack_configs"][0]["api_url_file"] == "/etc/alertmanager/secrets/slack-api-url"
@@ -389,3 +415,125 @@ def test_alertmanager_routing_with_amtool(tmp_path, default_render) -> None:
 
     assert receivers("alertname=KeyportNotReady", "severity=critical") == "keyport-page"
     assert receivers("alertname=KeyportHigh400Rate", "severity=warning") == "keyport-notify"
+    assert receivers("alertname=Watchdog", "severity=none") == "keyport-watchdog"
+    assert receivers("alertname=KeyportLatencyBudgetBurn", "severity=critical") == "keyport-page"
+
+
+# --- latency SLO, Watchdog, dashboard links ---------------------------------------------------------
+
+
+def swift_duration_buckets() -> list[str]:
+    """KeyportMetrics.durationBuckets as the `le` labels keyport prints (Swift Duration: "0.25", "1.0")."""
+    source = (support.REPO / "Sources" / "KeyportCore" / "Observability" / "KeyportMetrics.swift").read_text()
+    body = re.search(r"durationBuckets: \[Duration\] = \[(.*?)\]", source, re.S)
+    assert body, "KeyportMetrics.durationBuckets not found"
+    scale = {"microseconds": 1e-6, "milliseconds": 1e-3, "seconds": 1.0}
+    values = [int(n) * scale[unit] for unit, n in re.findall(r"\.(microseconds|milliseconds|seconds)\((\d+)\)", body.group(1))]
+    return [(f"{v:.6f}".rstrip("0") + ("0" if f"{v:.6f}".rstrip("0").endswith(".") else "")) for v in values]
+
+
+def test_the_latency_bound_must_be_a_histogram_bucket() -> None:
+    buckets = swift_duration_buckets()
+    assert len(buckets) == 14 and "0.25" in buckets and "1.0" in buckets
+    schema = json.loads((support.CHART / "values.schema.json").read_text())
+    allowed = schema["properties"]["alerts"]["properties"]["latency"]["properties"]["thresholdSeconds"]["enum"]
+    assert [float(b) for b in buckets] == allowed, "values.schema.json's thresholdSeconds enum differs from KeyportMetrics.durationBuckets"
+    template = re.search(r'\$buckets := list ((?:"[^"]+" ?)+)', alerting.RULES_TEMPLATE.read_text())
+    assert template and re.findall(r'"([^"]+)"', template.group(1)) == buckets
+    for bound in allowed:
+        rules = renderer.render({"alerts": {"latency": {"thresholdSeconds": bound}}})["rules"]
+        le = buckets[allowed.index(bound)]
+        assert f'le="{le}"' in rules, bound
+
+
+def test_the_rules_template_itself_refuses_a_bound_that_is_not_a_bucket(tmp_path) -> None:
+    """Without the schema (as when the template is reused elsewhere), the template's `fail` stops it."""
+    from helm_python import HelmRenderError
+
+    chart = tmp_path / "keyport"
+    (chart / "files").mkdir(parents=True)
+    shutil.copy(alerting.RULES_TEMPLATE, chart / "files")
+    shutil.copy(alerting.ALERTMANAGER_TEMPLATE, chart / "files")
+    shutil.copy(support.CHART / "values.yaml", chart / "values.yaml")
+    with pytest.raises(HelmRenderError) as err:
+        renderer.render({"alerts": {"latency": {"thresholdSeconds": 0.3}}}, chart_dir=chart)
+    assert "not a bucket bound" in str(err.value)
+    assert 'le="0.5"' in renderer.render({"alerts": {"latency": {"thresholdSeconds": 0.5}}}, chart_dir=chart)["rules"]
+
+
+def test_latency_slo_is_tuned_through_values(tmp_path) -> None:
+    text = renderer.render({"alerts": {"latency": {"thresholdSeconds": 1, "objective": 0.95, "burnRates": [
+        {"longWindow": "2h", "shortWindow": "10m", "factor": 10, "for": "1m", "severity": "warning"}]}}})["rules"]
+    check_rules(tmp_path, text)
+    burn = [a for a in alerts_of(text) if a["alert"] == "KeyportLatencyBudgetBurn"]
+    assert len(burn) == 1 and "(10 * (1 - 0.95))" in burn[0]["expr"] and burn[0]["labels"]["severity"] == "warning"
+    assert "longer than 1000ms" in burn[0]["annotations"]["description"].replace("\n", " ")
+    records = {r["record"]: r["expr"] for r in rules_of(text) if "record" in r}
+    assert 'le="1.0"' in records["keyport_service:latency_slow:ratio_rate2h"]
+    assert {k for k in records if k.startswith("keyport_service:latency_")} == {
+        f"keyport_service:{kind}{w}" for kind in ("latency_requests:rate", "latency_slow:ratio_rate") for w in ("10m", "2h")}
+
+
+def test_watchdog_reaches_a_dead_mans_switch_only_when_configured(tmp_path) -> None:
+    url = "https://hc-ping.example.org/keyport-watchdog"
+    config = yaml.safe_load(renderer.render({"alerts": {"watchdog": {"url": url, "repeatInterval": "2m"}}})["alertmanager"])
+    receivers = {r["name"]: r for r in config["receivers"]}
+    assert receivers["keyport-watchdog"]["webhook_configs"] == [{"url": url, "send_resolved": False}]
+    assert config["route"]["routes"][0]["repeat_interval"] == "2m"
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    result = support.run_tool(amtool(), "check-config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    off = yaml.safe_load(renderer.render({"alerts": {"watchdog": {"enabled": False}}})["alertmanager"])
+    assert "keyport-watchdog" not in {r["name"] for r in off["receivers"]}
+    assert all("Watchdog" not in str(r.get("matchers")) for r in off["route"]["routes"])
+
+
+def _link_targets(rules_text: str) -> list[tuple[str, str, str]]:
+    return [(a["alert"], key, a["annotations"][key]) for a in alerts_of(rules_text)
+            for key in ("runbook_url", "dashboard_url") if key in a["annotations"]]
+
+
+def check_link_exists_in_repo(alert: str, key: str, url: str, dashboard_uid: str) -> None:
+    """A runbook_url is <repo blob URL>/<path>#anchor of a heading that exists; a dashboard_url is a
+    repo blob URL of a file that exists, or a Grafana /d/<uid> link to the committed dashboard."""
+    blob = re.match(r"^https://github\.com/[^/]+/[^/]+/blob/[^/]+/([^#?]+)(?:#(.*))?$", url)
+    if blob:
+        path = support.REPO / blob.group(1)
+        assert path.is_file(), f"{alert} {key} {url}: {blob.group(1)} is not in the repository"
+        if blob.group(2):
+            assert path.suffix == ".md", f"{alert} {key} {url}: anchor into a non-Markdown file"
+            assert blob.group(2) in alerting.runbook_anchors(path), f"{alert} {key} {url}: no heading for #{blob.group(2)}"
+        return
+    grafana = re.match(r"^https?://[^/]+(?:/[^?#]*)?/d/([^/?#]+)", url)
+    assert key == "dashboard_url" and grafana, f"{alert} {key} {url}: neither a repository file nor a Grafana dashboard"
+    assert grafana.group(1) == dashboard_uid, f"{alert} {key} {url}: uid {grafana.group(1)} is not the dashboard's {dashboard_uid}"
+
+
+@pytest.mark.parametrize("dashboard_url", [
+    "", "http://localhost:3000/d/keyport/keyport",
+    "https://github.com/keyport/keyport/blob/main/charts/keyport/files/dashboards/keyport.json",
+])
+def test_every_runbook_and_dashboard_link_points_at_something_in_the_repo(dashboard_url) -> None:
+    uid = json.loads((support.CHART / "files" / "dashboards" / "keyport.json").read_text())["uid"]
+    text = renderer.render({"alerts": {"dashboardURL": dashboard_url}})["rules"]
+    links = _link_targets(text)
+    alerts = alerts_of(text)
+    assert sum(key == "runbook_url" for _, key, _ in links) == len(alerts)
+    assert sum(key == "dashboard_url" for _, key, _ in links) == (len(alerts) if dashboard_url else 0)
+    for alert, key, url in links:
+        check_link_exists_in_repo(alert, key, url, uid)
+    # ...and the compose copy.
+    for alert, key, url in _link_targets(alerting.DEPLOY_RULES.read_text()):
+        check_link_exists_in_repo(alert, key, url, uid)
+
+
+@pytest.mark.parametrize("url,problem", [
+    ("https://github.com/keyport/keyport/blob/main/docs/runbooks.md#nosuchalert", "no heading"),
+    ("https://github.com/keyport/keyport/blob/main/docs/no-such-file.md#watchdog", "not in the repository"),
+    ("http://localhost:3000/d/not-the-uid/keyport", "is not the dashboard's"),
+    ("https://wiki.example.org/keyport", "neither"),
+])
+def test_the_link_check_catches_dangling_links(url, problem) -> None:
+    with pytest.raises(AssertionError, match=problem):
+        check_link_exists_in_repo("X", "dashboard_url" if "/d/" in url or "wiki" in url else "runbook_url", url, "keyport")

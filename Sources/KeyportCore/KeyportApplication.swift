@@ -45,17 +45,18 @@ public final class KeyportApplication: Sendable {
         let faults = self.faults
         let threadPool = self.threadPool
 
-        router.get("/key/{length}") { request, context throws(HTTPError) in
-            try faults.failIfInjected()
-            return try keys.reply(request, length: context.parameter, context: context, threadPool: threadPool)
+        router.get("/key/{length}") { request, context in
+            faults.apply(on: context.eventLoop) { () throws(HTTPError) in
+                try keys.reply(request, length: context.parameter, context: context, threadPool: threadPool)
+            }
         }
-        router.get("/ports") { request, _ throws(HTTPError) in
-            try faults.failIfInjected()
-            return .now(try portsEndpoints.list(request))
+        router.get("/ports") { request, context in
+            faults.apply(on: context.eventLoop) { () throws(HTTPError) in .now(try portsEndpoints.list(request)) }
         }
-        router.get("/ports/{id}") { request, context throws(HTTPError) in
-            try faults.failIfInjected()
-            return .now(try portsEndpoints.record(request, id: context.parameter))
+        router.get("/ports/{id}") { request, context in
+            faults.apply(on: context.eventLoop) { () throws(HTTPError) in
+                .now(try portsEndpoints.record(request, id: context.parameter))
+            }
         }
         router.get("/health") { request, _ in .now(health.health(request)) }
         router.get("/ready") { request, _ in .now(health.ready(request)) }
@@ -107,12 +108,5 @@ public final class KeyportApplication: Sendable {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await serviceGroup.run()
-    }
-}
-
-extension FaultInjection {
-    /// Throws the injected 500 when `/debug/fault` asked for one.
-    func failIfInjected() throws(HTTPError) {
-        if shouldFail() { throw HTTPError(.internalServerError, "injected fault (POST /debug/fault)") }
     }
 }

@@ -25,16 +25,39 @@ public struct DebugEndpoints: Sendable {
         min(4 << 30, cgroupLimit ?? .max)
     }
 
-    struct FaultBody: Decodable { var error_rate: Double }
+    /// The whole fault state: an omitted field is 0, an object with neither field is refused.
+    struct FaultBody: Decodable {
+        var error_rate: Double?
+        var delay_ms: Int?
+
+        enum CodingKeys: String, CodingKey { case error_rate, delay_ms }
+
+        /// A field given as null is refused, not read as omitted (the OpenAPI types are number and integer).
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if container.contains(.error_rate) { error_rate = try container.decode(Double.self, forKey: .error_rate) }
+            if container.contains(.delay_ms) { delay_ms = try container.decode(Int.self, forKey: .delay_ms) }
+        }
+    }
     struct ReadyBody: Decodable { var ready: Bool }
     struct BallastBody: Decodable { var bytes: Int }
 
     public func fault(_ request: Request) throws(HTTPError) -> Response {
-        let body: FaultBody = try decode(request, example: #"{"error_rate": 0.5}"#)
-        guard (0...1).contains(body.error_rate) else {
-            throw HTTPError(.badRequest, "error_rate \(body.error_rate) out of range: expected a number in 0...1")
+        let body: FaultBody = try decode(request, example: #"{"error_rate": 0.5, "delay_ms": 300}"#)
+        guard body.error_rate != nil || body.delay_ms != nil else {
+            throw HTTPError(.badRequest, #"expected "error_rate" (0...1) and/or "delay_ms" (0...\#(FaultInjection.maxDelayMilliseconds))"#)
         }
-        faults.setErrorRate(body.error_rate)
+        let errorRate = body.error_rate ?? 0
+        guard (0...1).contains(errorRate) else {
+            throw HTTPError(.badRequest, "error_rate \(errorRate) out of range: expected a number in 0...1")
+        }
+        let delay = body.delay_ms ?? 0
+        guard (0...FaultInjection.maxDelayMilliseconds).contains(delay) else {
+            throw HTTPError(
+                .badRequest, "delay_ms \(delay) out of range: expected an integer in 0...\(FaultInjection.maxDelayMilliseconds)")
+        }
+        faults.setErrorRate(errorRate)
+        faults.setDelay(milliseconds: delay)
         return .noContent
     }
 

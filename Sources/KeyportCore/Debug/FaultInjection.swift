@@ -1,23 +1,35 @@
+import NIOCore
 import Synchronization
 
-/// The state behind the `/debug/*` endpoints: an error rate for `/key` and `/ports`, and memory ballast.
+/// The state behind the `/debug/*` endpoints: an error rate and a delay for `/key` and `/ports`, and memory ballast.
 public final class FaultInjection: Sendable {
+    /// The longest delay `/debug/fault` accepts, in milliseconds (below the default request timeout).
+    public static let maxDelayMilliseconds = 10_000
+
     private struct State {
         var errorRate = 0.0
         var ballast: [UInt8] = []
     }
     private let state = Mutex(State())
-    /// A cheap pre-check so the request path takes no lock while no fault is set.
+    /// A cheap pre-check so the request path takes no lock while no error rate is set.
     private let active = Atomic<Bool>(false)
+    private let delay = Atomic<Int>(0)
 
     public init() {}
 
     public var errorRate: Double { state.withLock { $0.errorRate } }
     public var ballastBytes: Int { state.withLock { $0.ballast.count } }
+    /// The delay added to every `/key` and `/ports` response; zero when none is injected.
+    public var responseDelay: TimeAmount { .milliseconds(Int64(delay.load(ordering: .relaxed))) }
 
     public func setErrorRate(_ rate: Double) {
         state.withLock { $0.errorRate = rate }
         active.store(rate > 0, ordering: .relaxed)
+    }
+
+    /// Sets the delay of `/key` and `/ports` responses, clamped to 0...maxDelayMilliseconds.
+    public func setDelay(milliseconds: Int) {
+        delay.store(min(max(milliseconds, 0), Self.maxDelayMilliseconds), ordering: .relaxed)
     }
 
     /// Whether this request should fail with a 500.
