@@ -29,9 +29,10 @@ import pytest
 import requests
 import yaml
 
-import alerting
+import support
+from support import alerting
 
-DEFAULT_BIN = alerting.REPO / ".build" / "debug" / "keyport"
+DEFAULT_BIN = support.REPO / ".build" / "debug" / "keyport"
 FIRE_TIMEOUT = 60.0
 RESOLVE_TIMEOUT = 60.0
 MiB = 1024 * 1024
@@ -135,8 +136,8 @@ class Stack:
 
     def wait_quiet(self, timeout: float = 120) -> None:
         """Until Prometheus has no pending or firing alert, and a second more for Alertmanager."""
-        quiet = alerting.wait_until(lambda: not self.active_alerts(), timeout, 0.5)
-        assert quiet, f"alerts still active after {timeout}s: {[a['labels']['alertname'] for a in self.active_alerts()]}"
+        support.wait_until(lambda: not self.active_alerts(), timeout, 0.5,
+                           what=lambda: f"no active alerts; still active: {[a['labels']['alertname'] for a in self.active_alerts()]}")
         time.sleep(1.5)
 
     def fire_and_resolve(self, alertname: str, inject, remove, match=lambda n: True, check_firing=None) -> tuple[float, float]:
@@ -187,7 +188,7 @@ def stack(tmp_path_factory):
         pytest.skip(f"no keyport binary: set KEYPORT_BIN or build {DEFAULT_BIN}")
     binary = binary or str(DEFAULT_BIN)
     assert os.access(binary, os.X_OK), f"KEYPORT_BIN={binary} is not an executable"
-    tools = {name: alerting.tool(name) for name in ("prometheus", "prometheus-alertmanager", "promtool", "amtool")}
+    tools = {name: support.tool(name) for name in ("prometheus", "prometheus-alertmanager", "promtool", "amtool")}
     missing = [name for name, path in tools.items() if not path]
     assert not missing, f"{missing} not installed: apt-get install prometheus prometheus-alertmanager"
 
@@ -207,7 +208,7 @@ def stack(tmp_path_factory):
                 memory_path = f"cgroup v1 memory limit {CGROUP_LIMIT} bytes"
             except OSError as err:
                 memory_path = f"no writable memory cgroup ({err})"
-        port = alerting.free_port()
+        port = support.free_port()
         keyport = alerting.start_process(
             "keyport",
             [binary, "--host", "127.0.0.1", "--srv-port", str(port), "--ports-file", str(ports_file),
@@ -216,8 +217,8 @@ def stack(tmp_path_factory):
         )
         started.append(keyport)
         keyport_url = f"http://127.0.0.1:{port}"
-        ready = alerting.wait_until(lambda: requests.get(keyport_url + "/ready", timeout=1).status_code == 200, 30)
-        assert ready, f"keyport not ready:\n{keyport.log_tail()}"
+        support.wait_until(lambda: requests.get(keyport_url + "/ready", timeout=1).status_code == 200, 30,
+                           what=lambda: f"keyport ready:\n{keyport.log_tail()}")
         metrics = requests.get(keyport_url + "/metrics", timeout=5).text
         baseline = metric(metrics, "process_resident_memory_bytes")
         limit = metric(metrics, "keyport_memory_limit_bytes")
@@ -243,10 +244,10 @@ def stack(tmp_path_factory):
         (workdir / "keyport.rules.yaml").write_text(rendered["rules"])
         (workdir / "alertmanager.yml").write_text(rendered["alertmanager"])
         for check in (["promtool", "check", "rules", "keyport.rules.yaml"], ["amtool", "check-config", "alertmanager.yml"]):
-            result = alerting.run_tool(tools[check[0]], *check[1:], cwd=workdir)
+            result = support.run_tool(tools[check[0]], *check[1:], cwd=workdir)
             assert result.returncode == 0, result.stdout + result.stderr
 
-        am_port = alerting.free_port()
+        am_port = support.free_port()
         alertmanager = alerting.start_process(
             "alertmanager",
             [tools["prometheus-alertmanager"], "--config.file=alertmanager.yml", f"--storage.path={workdir / 'am-data'}",
@@ -265,9 +266,9 @@ def stack(tmp_path_factory):
             # Same job name as the chart and compose; file discovery so a test can take the target away.
             "scrape_configs": [{"job_name": "keyport", "file_sd_configs": [{"files": [str(targets_file)]}]}],
         }))
-        result = alerting.run_tool(tools["promtool"], "check", "config", "prometheus.yml", cwd=workdir)
+        result = support.run_tool(tools["promtool"], "check", "config", "prometheus.yml", cwd=workdir)
         assert result.returncode == 0, result.stdout + result.stderr
-        prom_port = alerting.free_port()
+        prom_port = support.free_port()
         prometheus = alerting.start_process(
             "prometheus",
             [tools["prometheus"], "--config.file=prometheus.yml", f"--storage.tsdb.path={workdir / 'prom-data'}",
@@ -277,8 +278,8 @@ def stack(tmp_path_factory):
         started.append(prometheus)
         prometheus_url = f"http://127.0.0.1:{prom_port}"
         for name, url, process in (("Alertmanager", f"http://127.0.0.1:{am_port}", alertmanager), ("Prometheus", prometheus_url, prometheus)):
-            up = alerting.wait_until(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60)
-            assert up, f"{name} did not start:\n{process.log_tail()}"
+            support.wait_until(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60,
+                               what=lambda: f"{name} to start:\n{process.log_tail()}")
 
         traffic = Traffic(keyport_url).start()
         started.append(traffic)
@@ -305,7 +306,7 @@ def test_stack_starts_healthy_with_the_rules_loaded(stack: Stack) -> None:
         targets = requests.get(stack.prometheus_url + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
         return [t for t in targets if t["labels"]["job"] == "keyport" and t["health"] == "up"]
 
-    assert alerting.wait_until(target_up, 30), "Prometheus never scraped keyport"
+    support.wait_until(target_up, 30, what="Prometheus to scrape keyport")
     groups = requests.get(stack.prometheus_url + "/api/v1/rules", timeout=5).json()["data"]["groups"]
     loaded = {rule["name"] for group in groups for rule in group["rules"] if rule["type"] == "alerting"}
     assert loaded == {
@@ -359,16 +360,16 @@ def test_not_ready_fires_resolves_and_silences_the_targets_errors(stack: Stack) 
     def check_inhibition(fired: alerting.Notification) -> None:
         # While the target is not ready, its 5xx alert fires in Prometheus but Alertmanager holds it back.
         stack.post("/debug/fault", {"error_rate": 0.5})
-        firing = alerting.wait_until(
+        support.wait_until(
             lambda: [a for a in stack.active_alerts() if a["labels"]["alertname"] == "KeyportHigh5xxRate" and a["state"] == "firing"],
-            FIRE_TIMEOUT)
-        assert firing, "KeyportHigh5xxRate never fired in Prometheus during the not-ready phase"
+            FIRE_TIMEOUT, what="KeyportHigh5xxRate firing in Prometheus during the not-ready phase")
         time.sleep(4)  # several Alertmanager group intervals
         stack.post("/debug/fault", {"error_rate": 0})
         leaked = [n for n in stack.receiver.since(fired.received) if n.labels.get("alertname") == "KeyportHigh5xxRate"]
         assert not leaked, "KeyportHigh5xxRate reached the webhook although KeyportNotReady inhibits it"
-        assert alerting.wait_until(
-            lambda: not [a for a in stack.active_alerts() if a["labels"]["alertname"] == "KeyportHigh5xxRate"], RESOLVE_TIMEOUT)
+        support.wait_until(
+            lambda: not [a for a in stack.active_alerts() if a["labels"]["alertname"] == "KeyportHigh5xxRate"], RESOLVE_TIMEOUT,
+            what="KeyportHigh5xxRate to leave Prometheus' active alerts")
 
     stack.fire_and_resolve(
         "KeyportNotReady",

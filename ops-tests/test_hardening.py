@@ -26,12 +26,12 @@ import pytest
 import requests
 import yaml
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-import hardening_support as hs  # noqa: E402
+import support
+from support import keyport as hs
 
 LONG = os.environ.get("KEYPORT_HARDENING_LONG") == "1"
 long_only = pytest.mark.skipif(not LONG, reason="long hardening run: KEYPORT_HARDENING_LONG=1 (make hardening)")
-SPEC = yaml.safe_load(hs.OPENAPI.read_text())
+SPEC = yaml.safe_load(support.OPENAPI.read_text())
 HTTP_METHODS = {"get", "head", "post", "put", "delete", "patch", "options", "trace"}
 
 
@@ -45,7 +45,7 @@ def concrete(path: str) -> str:
 
 def schemathesis(base: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     command = [
-        hs.venv_tool("schemathesis"), "run", str(hs.OPENAPI), "--url", base, "--checks", "all",
+        support.venv_tool("schemathesis"), "run", str(support.OPENAPI), "--url", base, "--checks", "all",
         "--seed", "20261123", "--no-color", *args,
     ]
     with tempfile.TemporaryDirectory() as home:
@@ -63,7 +63,7 @@ def test_the_served_description_is_the_repository_file_and_lists_every_route():
         served = requests.get(server.base + "/openapi.yaml", timeout=10)
         assert served.status_code == 200
         assert served.headers["Content-Type"] == "application/yaml"
-        assert served.content == hs.OPENAPI.read_bytes()
+        assert served.content == support.OPENAPI.read_bytes()
     assert SPEC["info"]["version"] == "0.1.0"
     assert set(SPEC["paths"]) == {
         "/key/{length}", "/ports", "/ports/{id}", "/health", "/ready", "/metrics", "/version", "/openapi.yaml",
@@ -331,7 +331,7 @@ def slow_clients(connections: int, idle: int, request_timeout: float, idle_timeo
         time.sleep(0.5)
         latencies = sequential_latencies(server.port, measure)
         idle_closed = idlers.join()
-        hs.wait_until(lambda: len(loris.answers) >= connections - loris.refused, request_timeout + 15, what="408s")
+        support.wait_until(lambda: len(loris.answers) >= connections - loris.refused, request_timeout + 15, what="408s")
         loris.stop()
         samples = server.metrics()
         return {
@@ -387,7 +387,7 @@ def shutdown_under_load(threads: int, delay: float, lb_lag: float) -> dict:
         straddler.sendall(b"GET /key/32 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
         sigterm = time.monotonic()
         server.signal(signal.SIGTERM)
-        hs.wait_until(lambda: server.get_status("/ready") == 503, 5, what="/ready 503")
+        support.wait_until(lambda: server.get_status("/ready") == 503, 5, what="/ready 503")
         not_ready_after = time.monotonic() - sigterm
         time.sleep(lb_lag)
         result = load.stop()
@@ -432,7 +432,7 @@ FUZZ_SECONDS = int(os.environ.get("KEYPORT_FUZZ_SECONDS", "30"))
 
 def run_fuzzer(seconds: int, out: pathlib.Path) -> tuple[int, str]:
     result = subprocess.run(
-        [str(hs.REPO / "Fuzz" / "ports" / "run.sh"), str(seconds)], env={**os.environ, "FUZZ_OUT": str(out)},
+        [str(support.REPO / "Fuzz" / "ports" / "run.sh"), str(seconds)], env={**os.environ, "FUZZ_OUT": str(out)},
         capture_output=True, text=True, timeout=seconds + 600,
     )
     return result.returncode, result.stdout + result.stderr
@@ -454,7 +454,7 @@ def test_the_ports_parser_survives_a_short_fuzz_run(tmp_path):
 
 def run_locust(base: str, users: int, seconds: int, csv_prefix: pathlib.Path, max_size: int = 1024) -> dict:
     subprocess.run(
-        [hs.venv_tool("locust"), "-f", str(hs.REPO / "ops-tests" / "load" / "locustfile.py"), "--headless", "-H", base,
+        [support.venv_tool("locust"), "-f", str(support.REPO / "ops-tests" / "load" / "locustfile.py"), "--headless", "-H", base,
          "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--only-summary", "--csv", str(csv_prefix)],
         env={**os.environ, "KEYPORT_LOAD_MAX_SIZE": str(max_size)}, capture_output=True, text=True, timeout=seconds + 120,
     )
@@ -549,7 +549,7 @@ def ports_file(records: int) -> pathlib.Path:
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / f"ports-{records}-seed1.json"
     if not path.exists():
-        subprocess.run([sys.executable, str(hs.REPO / "scripts" / "generate-ports.py"), str(records), "--seed", "1",
+        subprocess.run([sys.executable, str(support.REPO / "scripts" / "generate-ports.py"), str(records), "--seed", "1",
                         "-o", str(path) + ".tmp"], check=True, timeout=900)
         os.replace(str(path) + ".tmp", path)
     return path
@@ -607,7 +607,7 @@ def test_long_reload_peak_of_a_million_records():
         loaded = server.rss_bytes()
         pathlib.Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
         server.signal(signal.SIGHUP)
-        hs.wait_until(lambda: hs.metric_sum(server.metrics(), "keyport_ports_loads_total", result="success") >= 2, 300,
+        support.wait_until(lambda: hs.metric_sum(server.metrics(), "keyport_ports_loads_total", result="success") >= 2, 300,
                       interval=0.2, what="the reload")
         peak = hs.status_field(server.pid, "VmHWM")
         time.sleep(2)

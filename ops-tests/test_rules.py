@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-import alerting
+import support
+from support import alerting
 
-PROMTOOL = alerting.tool("promtool")
-AMTOOL = alerting.tool("amtool")
+PROMTOOL = support.tool("promtool")
+AMTOOL = support.tool("amtool")
 MISSING = "not installed: `apt-get install prometheus prometheus-alertmanager` (scripts/install-test-deps.sh)"
 
 renderer = alerting.load_renderer()
@@ -55,7 +56,7 @@ def alerts_of(text: str) -> list[dict]:
 def check_rules(tmp_path: pathlib.Path, text: str) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(text)
-    result = alerting.run_tool(promtool(), "check", "rules", str(path))
+    result = support.run_tool(promtool(), "check", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -65,7 +66,7 @@ def check_rules(tmp_path: pathlib.Path, text: str) -> None:
 def test_compose_copies_equal_a_fresh_rendering_of_the_chart_template() -> None:
     for path, text in renderer.compose_files().items():
         assert path.exists(), f"{path} missing: run `make rules`"
-        assert path.read_text() == text, f"{path.relative_to(alerting.REPO)} is stale: run `make rules`"
+        assert path.read_text() == text, f"{path.relative_to(support.REPO)} is stale: run `make rules`"
 
 
 def test_compose_rules_are_the_default_rendering_without_template_syntax(default_render) -> None:
@@ -80,7 +81,7 @@ def test_compose_rules_are_the_default_rendering_without_template_syntax(default
 def test_real_chart_renders_the_same_rules_and_alertmanager_config(default_render) -> None:
     from helm_python import Chart
 
-    with Chart.load(str(alerting.CHART)) as chart:
+    with Chart.load(str(support.CHART)) as chart:
         docs = chart.render({"prometheusRule": {"enabled": True}}, name="keyport", namespace="default")
     manifests = [
         doc for name, text in docs.items() if name.endswith(".yaml")
@@ -110,7 +111,7 @@ def test_real_chart_renders_the_same_rules_and_alertmanager_config(default_rende
 
 def test_promtool_accepts_the_rendered_rules(tmp_path, default_render) -> None:
     check_rules(tmp_path, default_render["rules"])
-    result = alerting.run_tool(promtool(), "check", "rules", str(alerting.DEPLOY_RULES))
+    result = support.run_tool(promtool(), "check", "rules", str(alerting.DEPLOY_RULES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"SUCCESS: \d+ rules found", result.stdout)
 
@@ -120,7 +121,7 @@ def test_promtool_rejects_a_broken_annotation_template(tmp_path, default_render)
     assert broken != default_render["rules"]
     path = tmp_path / "broken.yaml"
     path.write_text(broken)
-    result = alerting.run_tool(promtool(), "check", "rules", str(path))
+    result = support.run_tool(promtool(), "check", "rules", str(path))
     assert result.returncode != 0 and "nosuchfunction" in result.stdout + result.stderr
 
 
@@ -129,7 +130,7 @@ RULE_TEST_FILES = sorted(alerting.RULE_TESTS.glob("*.test.yaml"))
 
 @pytest.mark.parametrize("test_file", RULE_TEST_FILES, ids=lambda p: p.name)
 def test_promtool_unit_tests_pass(test_file: pathlib.Path) -> None:
-    result = alerting.run_tool(promtool(), "test", "rules", test_file.name, cwd=test_file.parent)
+    result = support.run_tool(promtool(), "test", "rules", test_file.name, cwd=test_file.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -169,7 +170,7 @@ def test_unit_tests_catch_changed_thresholds(tmp_path) -> None:
         (root / "ops-tests" / "rules").mkdir(parents=True)
         (root / "deploy" / "prometheus" / "keyport.rules.yaml").write_text(renderer.render({"alerts": values})["rules"])
         shutil.copy(alerting.RULE_TESTS / test_name, root / "ops-tests" / "rules" / test_name)
-        result = alerting.run_tool(promtool(), "test", "rules", test_name, cwd=root / "ops-tests" / "rules")
+        result = support.run_tool(promtool(), "test", "rules", test_name, cwd=root / "ops-tests" / "rules")
         return f"{values} ({why})", result.returncode, result.stdout + result.stderr
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -183,7 +184,7 @@ def test_unit_tests_catch_changed_thresholds(tmp_path) -> None:
 
 def test_every_alert_has_severity_summary_description_and_a_real_runbook_anchor(default_render) -> None:
     anchors = alerting.runbook_anchors()
-    base = yaml.safe_load((alerting.CHART / "values.yaml").read_text())["alerts"]["runbookBaseURL"]
+    base = yaml.safe_load((support.CHART / "values.yaml").read_text())["alerts"]["runbookBaseURL"]
     for alert in alerts_of(default_render["rules"]):
         name = alert["alert"]
         assert name.startswith("Keyport")
@@ -196,7 +197,7 @@ def test_every_alert_has_severity_summary_description_and_a_real_runbook_anchor(
 
 
 def test_runbooks_answer_meaning_confirm_fix_for_every_alert() -> None:
-    text = alerting.RUNBOOKS.read_text()
+    text = support.RUNBOOKS.read_text()
     sections = re.split(r"^## ", text, flags=re.M)
     by_name = {section.split("\n", 1)[0].strip(): section for section in sections}
     for name in EXPECTED_ALERTS:
@@ -292,7 +293,7 @@ def test_schema_rejects_bad_alert_values_naming_the_key(values, where) -> None:
 
 
 def test_schema_accepts_the_defaults_and_a_full_receiver_setup() -> None:
-    defaults = yaml.safe_load((alerting.CHART / "values.yaml").read_text())["alerts"]
+    defaults = yaml.safe_load((support.CHART / "values.yaml").read_text())["alerts"]
     full = copy.deepcopy(defaults)
     full["routing"].update(FULL_ROUTING["alerts"]["routing"])
     with schema_only_chart() as chart:
@@ -308,8 +309,8 @@ def schema_only_chart():
     with tempfile.TemporaryDirectory() as tmp:
         root = pathlib.Path(tmp) / "keyport"
         root.mkdir()
-        shutil.copy(alerting.CHART / "values.yaml", root)
-        shutil.copy(alerting.CHART / "values.schema.json", root)
+        shutil.copy(support.CHART / "values.yaml", root)
+        shutil.copy(support.CHART / "values.schema.json", root)
         (root / "Chart.yaml").write_text("apiVersion: v2\nname: keyport\nversion: 0.0.0\n")
         with Chart.load(str(root)) as chart:
             yield chart
@@ -334,7 +335,7 @@ def test_amtool_accepts_every_alertmanager_config(tmp_path, default_render, whic
     }[which]()
     path = tmp_path / "alertmanager.yml"
     path.write_text(text)
-    result = alerting.run_tool(amtool(), "check-config", str(path))
+    result = support.run_tool(amtool(), "check-config", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
@@ -342,7 +343,7 @@ def test_amtool_accepts_every_alertmanager_config(tmp_path, default_render, whic
 def test_amtool_rejects_a_field_alertmanager_does_not_know(tmp_path, default_render) -> None:
     path = tmp_path / "alertmanager.yml"
     path.write_text(default_render["alertmanager"].replace("send_resolved: true", "send_resolved: true\n        url_file: /x", 1))
-    result = alerting.run_tool(amtool(), "check-config", str(path))
+    result = support.run_tool(amtool(), "check-config", str(path))
     assert result.returncode != 0
 
 
@@ -382,7 +383,7 @@ def test_alertmanager_routing_with_amtool(tmp_path, default_render) -> None:
     path.write_text(default_render["alertmanager"])
 
     def receivers(*labels: str) -> str:
-        result = alerting.run_tool(amtool(), "config", "routes", "test", "--config.file", str(path), *labels)
+        result = support.run_tool(amtool(), "config", "routes", "test", "--config.file", str(path), *labels)
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 

@@ -4,7 +4,7 @@ handling for the live Prometheus -> Alertmanager -> webhook test.
 
 Also a tiny command line webhook receiver for the compose stack (docs/runbooks.md):
 
-    python3 ops-tests/alerting.py webhook --port 5001
+    cd ops-tests && python3 -m support.alerting webhook --port 5001
 """
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ import importlib.util
 import json
 import os
 import pathlib
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,14 +23,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-CHART = REPO / "charts" / "keyport"
+from support import CHART, OPS_TESTS, REPO, RUNBOOKS
+
 RULES_TEMPLATE = CHART / "files" / "keyport.rules.yaml"
 ALERTMANAGER_TEMPLATE = CHART / "files" / "alertmanager.yaml"
 DEPLOY_RULES = REPO / "deploy" / "prometheus" / "keyport.rules.yaml"
 DEPLOY_ALERTMANAGER = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
-RULE_TESTS = pathlib.Path(__file__).resolve().parent / "rules"
-RUNBOOKS = REPO / "docs" / "runbooks.md"
+RULE_TESTS = OPS_TESTS / "rules"
 
 
 def load_renderer():
@@ -44,19 +41,6 @@ def load_renderer():
     return module
 
 
-def tool(name: str) -> str | None:
-    """Path of a Debian tool (promtool, amtool, prometheus, prometheus-alertmanager) or None."""
-    return shutil.which(name)
-
-
-def run_tool(*args: str, cwd: pathlib.Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,17 +178,6 @@ def start_process(
         handle.close()
     return Process(name, popen, log)
 
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.25) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        with contextlib.suppress(Exception):
-            value = predicate()
-            if value:
-                return value
-        if time.time() >= deadline:
-            return None
-        time.sleep(interval)
 
 
 # ---------------------------------------------------------------------------------------------

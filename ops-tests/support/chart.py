@@ -5,17 +5,16 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import shutil
-import socket
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
 from helm_python import Chart
 
-REPO = Path(__file__).resolve().parents[1]
+from support import CHART, REPO
+
 # KEYPORT_CHART_DIR points the tests at another copy of the chart (e.g. to try a change or a mutation).
-CHART_DIR = Path(os.environ.get("KEYPORT_CHART_DIR") or REPO / "charts" / "keyport")
+CHART_DIR = Path(os.environ.get("KEYPORT_CHART_DIR") or CHART)
 SCENARIO_DIR = CHART_DIR / "ci"
 KIND_VALUES = REPO / "deploy" / "kind" / "values.yaml"
 RELEASE = "keyport"
@@ -103,18 +102,3 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 def env_of(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e.get("value") for e in container.get("env", [])}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tool(name: str) -> str | None:
-    return shutil.which(name)
-
-
-def keyport_bin() -> str | None:
-    """The keyport server binary from KEYPORT_BIN (or the default debug build), if it exists."""
-    path = os.environ.get("KEYPORT_BIN") or str(REPO / ".build" / "debug" / "keyport")
-    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None

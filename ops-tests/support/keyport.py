@@ -1,5 +1,5 @@
-"""Helpers for the hardening tests (ops-tests/test_hardening.py): a keyport process on a free loopback
-port, raw-socket requests, metrics parsing, RSS readings and a small keep-alive load generator."""
+"""A keyport process on a free loopback port, raw-socket requests, metrics parsing, RSS readings and a
+small keep-alive load generator (the hardening and HA tests drive the server through these)."""
 from __future__ import annotations
 
 import json
@@ -14,21 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-OPENAPI = REPO / "Sources" / "KeyportCore" / "Resources" / "openapi.yaml"
-VENV_BIN = pathlib.Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin"
-
-
-def keyport_bin() -> str:
-    return os.environ.get("KEYPORT_BIN") or str(REPO / ".build" / "debug" / "keyport")
-
-
-def venv_tool(name: str) -> str:
-    """A console script of the running interpreter's venv (schemathesis, locust)."""
-    import sys
-
-    beside = pathlib.Path(sys.executable).parent / name
-    return str(beside if beside.exists() else VENV_BIN / name)
+from support import keyport_bin, wait_until
 
 
 class Keyport:
@@ -36,7 +22,10 @@ class Keyport:
 
     def __init__(self, *args: str, env: dict[str, str] | None = None, ready_timeout: float = 120.0) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="keyport-hardening-", suffix=".log", delete=False)
-        command = [keyport_bin(), "--host", "127.0.0.1", "--srv-port", "0", "--log-format", "json", *args]
+        binary = keyport_bin()
+        if binary is None:
+            raise RuntimeError("no keyport binary: set KEYPORT_BIN or run `make build`")
+        command = [binary, "--host", "127.0.0.1", "--srv-port", "0", "--log-format", "json", *args]
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
         )
@@ -104,16 +93,6 @@ def status_field(pid: int, name: str) -> int:
             return int(line.split()[1]) * 1024
     raise KeyError(name)
 
-
-def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05, what: str = "condition"):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def parse_metrics(text: str) -> dict[str, float]:
