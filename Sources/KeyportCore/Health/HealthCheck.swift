@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// `keyport check URL`: a GET that succeeds on 2xx, so images need no curl or shell for probes.
 public enum HealthCheck {
@@ -60,6 +61,7 @@ public enum HealthCheck {
         let target = try parse(url)
         let timeoutAmount = TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9))
         let deadline = NIODeadline.now() + timeoutAmount
+        let timedOut = Flag()
         let status: UInt
         do {
             let channel = try await ClientBootstrap(group: group)
@@ -74,6 +76,7 @@ public enum HealthCheck {
             let promise = channel.eventLoop.makePromise(of: UInt.self)
             // What the connect left of the timeout, not a fresh one.
             let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
+                timedOut.value.withLock { $0 = true }
                 promise.fail(Failure.timeout)
                 channel.close(promise: nil)
             }
@@ -96,12 +99,19 @@ public enum HealthCheck {
             channel.close(promise: nil)
         } catch let failure as Failure {
             throw failure
+        } catch ChannelError.connectTimeout {
+            throw .timeout
         } catch {
-            // A connect or write cut short by the deadline is a timeout, whatever NIO calls it.
-            throw NIODeadline.now() >= deadline ? .timeout : .connection("\(error)")
+            // A write cut short by the deadline's close is a timeout, whatever NIO calls it.
+            throw timedOut.value.withLock { $0 } ? .timeout : .connection("\(error)")
         }
         guard (200..<300).contains(status) else { throw .status(status) }
         return status
+    }
+
+    /// Set when the deadline passed, so the errors it causes are reported as the timeout.
+    private final class Flag: Sendable {
+        let value = Mutex(false)
     }
 
     /// Completes with the response status once the head arrives. Bound to its channel's event loop.

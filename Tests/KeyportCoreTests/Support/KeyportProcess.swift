@@ -74,9 +74,10 @@ final class KeyportProcess: Sendable {
     /// Waits for the process to end and for both pipes to be drained (the handlers may still be
     /// delivering its last output when it exits), then returns its exit status.
     func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        try await waitUntil(timeout: timeout) {
-            !process.isRunning && output.ended.withLock { $0 } && errorOutput.ended.withLock { $0 }
-        }
+        try await waitUntil(timeout: timeout) { !process.isRunning }
+        // End of file comes only once every copy of the write ends is closed (one was seen to stay open
+        // for 30 s while other tests spawned children), so wait for it a bounded while.
+        try? await waitUntil(timeout: .seconds(3)) { output.ended.withLock { $0 } && errorOutput.ended.withLock { $0 } }
         return process.terminationStatus
     }
 
