@@ -71,8 +71,8 @@ final class KeyportProcess: Sendable {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
-    /// Waits for the process to end and for both pipes to be drained (the handlers may still be
-    /// delivering its last output when it exits), then returns its exit status.
+    /// Waits for the process to end and for both pipes to be drained (the reader threads may still be
+    /// collecting its last output when it exits), then returns its exit status.
     func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
         try await waitUntil(timeout: timeout) { !process.isRunning }
         // End of file comes only once every copy of the write ends is closed (one was seen to stay open
