@@ -141,7 +141,8 @@ class Cluster:
     # --- alerts and load --------------------------------------------------------------------------
 
     def firing_since(self, start: float) -> list[alerting.Notification]:
-        return [n for n in self.receiver.since(start) if n.status == "firing"]
+        """Firing notifications since `start`, the always-firing Watchdog aside."""
+        return [n for n in self.receiver.since(start) if n.status == "firing" and n.labels.get("alertname") != "Watchdog"]
 
     def wait_alert(self, name: str, status: str, since: float, instance: str) -> alerting.Notification:
         seen = self.receiver.wait_for(name, status, since, ALERT_TIMEOUT, lambda n: n.labels.get("instance") == instance)
@@ -150,8 +151,10 @@ class Cluster:
         return seen
 
     def prometheus_alerts(self) -> list[tuple[str, str, str]]:
+        """Pending or firing alerts in Prometheus, the always-firing Watchdog aside."""
         alerts = requests.get(self.prometheus_url + "/api/v1/alerts", timeout=5).json()["data"]["alerts"]
-        return [(a["labels"]["alertname"], a["labels"].get("instance", ""), a["state"]) for a in alerts]
+        return [(a["labels"]["alertname"], a["labels"].get("instance", ""), a["state"]) for a in alerts
+                if a["labels"]["alertname"] != "Watchdog"]
 
     def wait_quiet(self, timeout: float = 60) -> None:
         """No alert pending or firing in Prometheus (the previous scenario's have resolved)."""
