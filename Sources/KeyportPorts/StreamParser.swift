@@ -572,12 +572,7 @@ struct StreamParser<Source: ByteSource> {
             guard let c = try nextByte() else {
                 throw fail(.syntax, at: offset, "unexpected end of input in a \\u escape")
             }
-            let digit: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
-            default:
+            guard let digit = ASCIIHex.value(of: c) else {
                 throw fail(.syntax, at: at, "invalid \\u escape: expected 4 hex digits, found \(describeRaw(c))")
             }
             value = value << 4 | UInt32(digit)
@@ -704,7 +699,7 @@ struct StreamParser<Source: ByteSource> {
     /// A JSON-quoted excerpt for messages (long names are cut).
     static func quoted(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         var out: [UInt8] = []
-        PortsJSON.appendEscaped(UnsafeBufferPointer(rebasing: bytes.prefix(80)), into: &out)
+        JSONStringEscaper.appendQuoted(UnsafeBufferPointer(rebasing: bytes.prefix(80)), to: &out)
         if bytes.count > 80 { out.insert(contentsOf: "...".utf8, at: out.count - 1) }
         return String(decoding: out, as: UTF8.self)
     }
@@ -741,15 +736,9 @@ func isValueStart(_ c: UInt8) -> Bool {
 @inline(__always)
 func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
 
-func hexByte(_ c: UInt8) -> String {
-    let digits = Array("0123456789ABCDEF")
-    return "0x\(digits[Int(c >> 4)])\(digits[Int(c & 15)])"
-}
+func hexByte(_ c: UInt8) -> String { "0x" + ASCIIHex.uppercase(UInt32(c), count: 2) }
 
-func hex4(_ value: UInt32) -> String {
-    let digits = Array("0123456789ABCDEF")
-    return String((0..<4).reversed().map { digits[Int(value >> (UInt32($0) * 4) & 15)] })
-}
+func hex4(_ value: UInt32) -> String { ASCIIHex.uppercase(value, count: 4) }
 
 func hexScalar(_ value: UInt32) -> String { "U+" + hex4(value) }
 

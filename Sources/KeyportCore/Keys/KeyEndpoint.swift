@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CKeyportShims
+import KeyportPorts
 import NIOCore
 import NIOPosix
 
@@ -103,17 +104,13 @@ public struct KeyEndpoint: Sendable {
 
 /// Text encodings of key bytes.
 public enum KeyEncoding {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
     private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     public static func hex(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
+        [UInt8](unsafeUninitializedCapacity: bytes.count * 2) { out, count in
+            bytes.withUnsafeBytes { ASCIIHex.encode($0, into: UnsafeMutableRawBufferPointer(out)) }
+            count = bytes.count * 2
         }
-        return out
     }
 
     /// Standard base64 (RFC 4648 §4) with padding.
