@@ -42,7 +42,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            resources: [.copy("Resources/sample-ports.json"), .copy("Resources/openapi.yaml")]
+            // Not `resources:`: SwiftPM's generated Bundle accessor would link Foundation (BundledFiles).
+            exclude: ["Resources"]
         ),
         // getrandom(2) and malloc_trim(3), which Glibc's Swift module does not export.
         .target(name: "CKeyportShims"),

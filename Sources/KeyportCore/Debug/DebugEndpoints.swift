@@ -1,4 +1,3 @@
-import FoundationEssentials
 import NIOCore
 
 /// `POST /debug/fault`, `/debug/ready` and `/debug/ballast`: faults on demand, for alert tests and drills.
@@ -9,42 +8,45 @@ public struct DebugEndpoints: Sendable {
     /// The most ballast one request may ask for.
     public static let maxBallastBytes = 16 * 1024 * 1024 * 1024
 
-    struct FaultBody: Decodable { var error_rate: Double }
-    struct ReadyBody: Decodable { var ready: Bool }
-    struct BallastBody: Decodable { var bytes: Int }
-
     public func fault(_ request: Request) throws(HTTPError) -> Response {
-        let body: FaultBody = try decode(request, example: #"{"error_rate": 0.5}"#)
-        guard (0...1).contains(body.error_rate) else {
-            throw HTTPError(.badRequest, "error_rate \(body.error_rate) out of range: expected a number in 0...1")
+        let example = #"{"error_rate": 0.5}"#
+        guard let errorRate = try decode(request, example: example).double("error_rate") else { throw invalid(example) }
+        guard (0...1).contains(errorRate) else {
+            throw HTTPError(.badRequest, "error_rate \(errorRate) out of range: expected a number in 0...1")
         }
-        faults.setErrorRate(body.error_rate)
+        faults.setErrorRate(errorRate)
         return .noContent
     }
 
     public func ready(_ request: Request) throws(HTTPError) -> Response {
-        let body: ReadyBody = try decode(request, example: #"{"ready": false}"#)
-        readiness.update { $0.forcedNotReady = !body.ready }
+        let example = #"{"ready": false}"#
+        guard let ready = try decode(request, example: example).bool("ready") else { throw invalid(example) }
+        readiness.update { $0.forcedNotReady = !ready }
         return .noContent
     }
 
     public func ballast(_ request: Request) throws(HTTPError) -> Response {
-        let body: BallastBody = try decode(request, example: #"{"bytes": 104857600}"#)
-        guard (0...Self.maxBallastBytes).contains(body.bytes) else {
-            throw HTTPError(.badRequest, "bytes \(body.bytes) out of range: expected an integer in 0...\(Self.maxBallastBytes)")
+        let example = #"{"bytes": 104857600}"#
+        guard let bytes = try decode(request, example: example).integer("bytes") else { throw invalid(example) }
+        guard (0...Self.maxBallastBytes).contains(bytes) else {
+            throw HTTPError(.badRequest, "bytes \(bytes) out of range: expected an integer in 0...\(Self.maxBallastBytes)")
         }
-        faults.setBallast(bytes: body.bytes)
+        faults.setBallast(bytes: bytes)
         return .noContent
     }
 
-    private func decode<Body: Decodable>(_ request: Request, example: String) throws(HTTPError) -> Body {
+    private func decode(_ request: Request, example: String) throws(HTTPError) -> DebugJSONBody {
         guard let buffer = request.body, buffer.readableBytes > 0 else {
             throw HTTPError(.badRequest, "missing JSON body, e.g. \(example)")
         }
         do {
-            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+            return try DebugJSONBody(buffer.readableBytesView)
         } catch {
-            throw HTTPError(.badRequest, "invalid JSON body: expected an object like \(example)")
+            throw invalid(example)
         }
+    }
+
+    private func invalid(_ example: String) -> HTTPError {
+        HTTPError(.badRequest, "invalid JSON body: expected an object like \(example)")
     }
 }
