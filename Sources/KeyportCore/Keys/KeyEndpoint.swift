@@ -88,18 +88,11 @@ public struct KeyEndpoint: Sendable {
         return encoding
     }
 
-    /// Fills `buffer` from getrandom(2), which blocks only before the kernel's pool is first seeded.
+    /// Fills `buffer` from the kernel CSPRNG (getrandom(2), which blocks only before the pool is first seeded).
     static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
-        var filled = 0
-        while filled < buffer.count {
-            let count = keyport_getrandom(buffer.baseAddress! + filled, buffer.count - filled)
-            if count < 0 {
-                if errno == EINTR { continue }
-                // getrandom cannot fail with valid arguments on Linux ≥ 3.17; never serve predictable bytes.
-                fatalError("getrandom failed: errno \(errno)")
-            }
-            filled += count
-        }
+        guard buffer.count > 0 else { return }
+        // getrandom cannot fail with valid arguments on Linux ≥ 3.17; never serve predictable bytes.
+        guard keyport_random_fill(buffer.baseAddress!, buffer.count) == 0 else { fatalError("getrandom failed: errno \(errno)") }
     }
 }
 
