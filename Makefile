@@ -115,6 +115,11 @@ rules-test: venv ## promtool check/test rules, amtool check-config, values tunin
 alerts-live: venv ## Live fault -> Prometheus -> Alertmanager -> webhook test against $(KEYPORT_BIN), printing the latencies
 	$(VENV)/bin/python -m pytest -q -s ops-tests/test_alerts_live.py
 
+# --- HTTP throughput against the Go reference, allocations per request (Benchmarks/http) ------------
+.PHONY: bench
+bench: ## BENCH_ROUNDS (3) x BENCH_SECONDS (5): release build vs ../shared/perf's Go server side by side (key, ports, both loops, idle RSS), then allocations per request
+	Benchmarks/http/run.sh $(or $(BENCH_ROUNDS),3) $(or $(BENCH_SECONDS),5)
+
 # --- Ports parser (KeyportPorts): benchmark and fuzzing -------------------------------------------
 .PHONY: bench-ports fuzz-ports
 bench-ports: ## Load a generated 1M-record ports file: keyport's parser vs Go encoding/json (time, MB/s, peak RSS)
