@@ -182,6 +182,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Input after a parser error only repeats it; the closing response already decided ends the connection.
+        if closing, error is ByteToMessageDecoderError { return }
         guard let parserError = error as? HTTPParserError, !closing else {
             context.close(promise: nil)
             return
