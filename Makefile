@@ -123,6 +123,11 @@ alerts-live: venv ## Live fault -> Prometheus -> Alertmanager -> webhook test ag
 ha-test: venv ## Rolling replacement, kill -9, SIGSTOP and bad ports data behind a real HAProxy + Prometheus; prints requests, failures, gaps, alerts
 	$(VENV)/bin/python -m pytest -q -s ops-tests/test_ha.py
 
+# --- HTTP throughput against the Go reference, allocations per request (Benchmarks/http) ------------
+.PHONY: bench
+bench: ## BENCH_ROUNDS (3) x BENCH_SECONDS (5): release build vs ../shared/perf's Go server side by side (key, ports, both loops, idle RSS), then allocations per request
+	Benchmarks/http/run.sh $(or $(BENCH_ROUNDS),3) $(or $(BENCH_SECONDS),5)
+
 # --- Ports parser (KeyportPorts): benchmark and fuzzing -------------------------------------------
 .PHONY: bench-ports fuzz-ports
 bench-ports: ## Load a generated ports file (RECORDS, default 1M; RUNS, default 3): keyport's parser vs Go encoding/json (time, MB/s, peak RSS)

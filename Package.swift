@@ -41,7 +41,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.copy("Resources/sample-ports.json"), .copy("Resources/openapi.yaml")]
+            // Not `resources:`: SwiftPM's generated Bundle accessor would link Foundation (BundledFiles).
+            exclude: ["Resources"]
         ),
         // getrandom(2) and malloc_trim(3), which Glibc's Swift module does not export.
         .target(name: "CKeyportShims"),

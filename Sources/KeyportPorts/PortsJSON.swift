@@ -55,7 +55,7 @@ public enum PortsJSON {
 
     /// A JSON string literal (quoted and escaped).
     public static func appendString(_ value: String, into out: inout [UInt8]) {
-        value.withUTF8Bytes { appendEscaped($0, into: &out) }
+        value.withUTF8Bytes { JSONStringEscaper.appendQuoted($0, to: &out) }
     }
 
     static func appendStoredRecord(at position: Int, of tables: SnapshotTables, into out: inout [UInt8]) {
@@ -68,17 +68,17 @@ public enum PortsJSON {
                 view.forEach(listAt: offset) { value, _ in
                     if !first { out.append(UInt8(ascii: ",")) }
                     first = false
-                    appendEscaped(value, into: &out)
+                    JSONStringEscaper.appendQuoted(value, to: &out)
                 }
                 out.append(UInt8(ascii: "]"))
             }
             out.append(UInt8(ascii: "{"))
             appendRaw("\"id\":", into: &out)
-            appendEscaped(view.id, into: &out)
+            JSONStringEscaper.appendQuoted(view.id, to: &out)
             appendKey("name", into: &out)
-            appendEscaped(view.name, into: &out)
+            JSONStringEscaper.appendQuoted(view.name, to: &out)
             appendKey("city", into: &out)
-            appendEscaped(view.city, into: &out)
+            JSONStringEscaper.appendQuoted(view.city, to: &out)
             appendKey("country", into: &out)
             appendString(tables.countries[view.country], into: &out)
             list("alias", view.aliasOffset)
@@ -93,7 +93,7 @@ public enum PortsJSON {
             }
             if let province = view.province {
                 appendKey("province", into: &out)
-                appendEscaped(province, into: &out)
+                JSONStringEscaper.appendQuoted(province, to: &out)
             }
             if let timezone = view.timezone {
                 appendKey("timezone", into: &out)
@@ -102,7 +102,7 @@ public enum PortsJSON {
             list("unlocs", view.unlocsOffset)
             if let code = view.code {
                 appendKey("code", into: &out)
-                appendEscaped(code, into: &out)
+                JSONStringEscaper.appendQuoted(code, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -121,30 +121,5 @@ public enum PortsJSON {
         appendRaw(name, into: &out)
         out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: ":"))
-    }
-
-    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for i in 0..<bytes.count {
-            let c = bytes[i]
-            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
-            if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i])) }
-            runStart = i + 1
-            out.append(UInt8(ascii: "\\"))
-            switch c {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(c)
-            case 0x0A: out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "t"))
-            case 0x08: out.append(UInt8(ascii: "b"))
-            case 0x0C: out.append(UInt8(ascii: "f"))
-            default:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(c >> 4)], hex[Int(c & 15)]])
-            }
-        }
-        if bytes.count > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
-        out.append(UInt8(ascii: "\""))
     }
 }

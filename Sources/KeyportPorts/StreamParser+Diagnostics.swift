@@ -32,7 +32,7 @@ extension StreamParser {
     /// A JSON-quoted excerpt for messages (long names are cut).
     static func quoted(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         var out: [UInt8] = []
-        PortsJSON.appendEscaped(UnsafeBufferPointer(rebasing: bytes.prefix(80)), into: &out)
+        JSONStringEscaper.appendQuoted(UnsafeBufferPointer(rebasing: bytes.prefix(80)), to: &out)
         if bytes.count > 80 { out.insert(contentsOf: "...".utf8, at: out.count - 1) }
         return String(decoding: out, as: UTF8.self)
     }
@@ -65,14 +65,8 @@ func isValueStart(_ c: UInt8) -> Bool {
     }
 }
 
-func hexByte(_ c: UInt8) -> String {
-    let digits = Array("0123456789ABCDEF")
-    return "0x\(digits[Int(c >> 4)])\(digits[Int(c & 15)])"
-}
+func hexByte(_ c: UInt8) -> String { "0x" + ASCIIHex.uppercase(UInt32(c), count: 2) }
 
-func hex4(_ value: UInt32) -> String {
-    let digits = Array("0123456789ABCDEF")
-    return String((0..<4).reversed().map { digits[Int(value >> (UInt32($0) * 4) & 15)] })
-}
+func hex4(_ value: UInt32) -> String { ASCIIHex.uppercase(value, count: 4) }
 
 func hexScalar(_ value: UInt32) -> String { "U+" + hex4(value) }

@@ -139,12 +139,7 @@ extension StreamParser {
             guard let c = try nextByte() else {
                 throw fail(.syntax, at: offset, "unexpected end of input in a \\u escape")
             }
-            let digit: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
-            default:
+            guard let digit = ASCIIHex.value(of: c) else {
                 throw fail(.syntax, at: at, "invalid \\u escape: expected 4 hex digits, found \(describeRaw(c))")
             }
             value = value << 4 | UInt32(digit)

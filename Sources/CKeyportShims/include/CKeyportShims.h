@@ -4,8 +4,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/// Fills up to `length` bytes from the kernel CSPRNG (getrandom(2)); returns the count or -1 with errno set.
-ssize_t keyport_getrandom(void *buffer, size_t length);
+/// Fills exactly `length` bytes from the kernel CSPRNG; small requests come from a per-thread block of
+/// getrandom(2) bytes, each used once. Returns 0, or -1 with errno set.
+int keyport_random_fill(void *buffer, size_t length);
 
 /// Returns freed heap pages to the kernel (glibc's malloc_trim); does nothing on other C libraries.
 int keyport_malloc_trim(size_t pad);

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import NIOCore
 import NIOPosix
 
@@ -25,33 +24,29 @@ public struct DebugEndpoints: Sendable {
         min(4 << 30, cgroupLimit ?? .max)
     }
 
-    /// The whole fault state: an omitted field is 0, an object with neither field is refused.
-    struct FaultBody: Decodable {
-        var error_rate: Double?
-        var delay_ms: Int?
-
-        enum CodingKeys: String, CodingKey { case error_rate, delay_ms }
-
-        /// A field given as null is refused, not read as omitted (the OpenAPI types are number and integer).
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            if container.contains(.error_rate) { error_rate = try container.decode(Double.self, forKey: .error_rate) }
-            if container.contains(.delay_ms) { delay_ms = try container.decode(Int.self, forKey: .delay_ms) }
-        }
-    }
-    struct ReadyBody: Decodable { var ready: Bool }
-    struct BallastBody: Decodable { var bytes: Int }
-
+    /// The body states the whole fault: an omitted field is 0, an object with neither field is refused,
+    /// and a field that is given (null included) must be valid.
     public func fault(_ request: Request) throws(HTTPError) -> Response {
-        let body: FaultBody = try decode(request, example: #"{"error_rate": 0.5, "delay_ms": 300}"#)
-        guard body.error_rate != nil || body.delay_ms != nil else {
+        let example = #"{"error_rate": 0.5, "delay_ms": 300}"#
+        let body = try decode(request, example: example)
+        let hasErrorRate = body.members["error_rate"] != nil
+        let hasDelay = body.members["delay_ms"] != nil
+        guard hasErrorRate || hasDelay else {
             throw HTTPError(.badRequest, #"expected "error_rate" (0...1) and/or "delay_ms" (0...\#(FaultInjection.maxDelayMilliseconds))"#)
         }
-        let errorRate = body.error_rate ?? 0
+        var errorRate = 0.0
+        if hasErrorRate {
+            guard let value = body.double("error_rate") else { throw invalid(example) }
+            errorRate = value
+        }
         guard (0...1).contains(errorRate) else {
             throw HTTPError(.badRequest, "error_rate \(errorRate) out of range: expected a number in 0...1")
         }
-        let delay = body.delay_ms ?? 0
+        var delay = 0
+        if hasDelay {
+            guard let value = body.integer("delay_ms") else { throw invalid(example) }
+            delay = value
+        }
         guard (0...FaultInjection.maxDelayMilliseconds).contains(delay) else {
             throw HTTPError(
                 .badRequest, "delay_ms \(delay) out of range: expected an integer in 0...\(FaultInjection.maxDelayMilliseconds)")
@@ -62,32 +57,38 @@ public struct DebugEndpoints: Sendable {
     }
 
     public func ready(_ request: Request) throws(HTTPError) -> Response {
-        let body: ReadyBody = try decode(request, example: #"{"ready": false}"#)
-        readiness.update { $0.forcedNotReady = !body.ready }
+        let example = #"{"ready": false}"#
+        guard let ready = try decode(request, example: example).bool("ready") else { throw invalid(example) }
+        readiness.update { $0.forcedNotReady = !ready }
         return .noContent
     }
 
     /// Validates on the event loop, then allocates and fills the ballast on the thread pool.
     public func ballast(_ request: Request, context: RouteContext) throws(HTTPError) -> Reply {
-        let body: BallastBody = try decode(request, example: #"{"bytes": 104857600}"#)
-        guard (0...maxBallastBytes).contains(body.bytes) else {
-            throw HTTPError(.badRequest, "bytes \(body.bytes) out of range: expected an integer in 0...\(maxBallastBytes)")
+        let example = #"{"bytes": 104857600}"#
+        guard let bytes = try decode(request, example: example).integer("bytes") else { throw invalid(example) }
+        guard (0...maxBallastBytes).contains(bytes) else {
+            throw HTTPError(.badRequest, "bytes \(bytes) out of range: expected an integer in 0...\(maxBallastBytes)")
         }
         let faults = self.faults
         return .later(threadPool.runIfActive(eventLoop: context.eventLoop) {
-            faults.setBallast(bytes: body.bytes)
+            faults.setBallast(bytes: bytes)
             return Response.noContent
         })
     }
 
-    private func decode<Body: Decodable>(_ request: Request, example: String) throws(HTTPError) -> Body {
+    private func decode(_ request: Request, example: String) throws(HTTPError) -> DebugJSONBody {
         guard let buffer = request.body, buffer.readableBytes > 0 else {
             throw HTTPError(.badRequest, "missing JSON body, e.g. \(example)")
         }
         do {
-            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+            return try DebugJSONBody(buffer.readableBytesView)
         } catch {
-            throw HTTPError(.badRequest, "invalid JSON body: expected an object like \(example)")
+            throw invalid(example)
         }
+    }
+
+    private func invalid(_ example: String) -> HTTPError {
+        HTTPError(.badRequest, "invalid JSON body: expected an object like \(example)")
     }
 }

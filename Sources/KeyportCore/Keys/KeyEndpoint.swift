@@ -4,7 +4,9 @@ import Glibc
 import Musl
 #endif
 import CKeyportShims
+import KeyportPorts
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 /// `GET /key/{length}[?encoding=hex|base64]`: `length` bytes from the OS CSPRNG (getrandom(2)).
@@ -36,26 +38,26 @@ public struct KeyEndpoint: Sendable {
         makeResponse(length: try parseLength(text), encoding: try parseEncoding(request))
     }
 
+    /// Built once: a response's headers then cost no allocation per key.
+    static let rawHeaders = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Cache-Control", "no-store")])
+    static let textHeaders = HTTPHeaders([("Content-Type", "text/plain; charset=us-ascii"), ("Cache-Control", "no-store")])
+
     func makeResponse(length: Int, encoding: Encoding) -> Response {
-        var response: Response
+        var body = ByteBuffer()
         switch encoding {
         case .raw:
-            var body = ByteBuffer()
             body.reserveCapacity(length)
             body.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
                 Self.fillRandom(UnsafeMutableRawBufferPointer(rebasing: pointer[..<length]))
                 return length
             }
-            response = Response(status: .ok, contentType: "application/octet-stream", body: body)
         case .hex, .base64:
             var bytes = [UInt8](repeating: 0, count: length)
             bytes.withUnsafeMutableBytes { Self.fillRandom($0) }
-            let text = encoding == .hex ? KeyEncoding.hex(bytes) : KeyEncoding.base64(bytes)
-            response = Response(status: .ok, contentType: "text/plain; charset=us-ascii", body: ByteBuffer(bytes: text))
+            body = ByteBuffer(bytes: encoding == .hex ? KeyEncoding.hex(bytes) : KeyEncoding.base64(bytes))
         }
-        response.headers.add(name: "Cache-Control", value: "no-store")
         metrics?.recordKeyLength(length)
-        return response
+        return Response(status: .ok, headers: encoding == .raw ? Self.rawHeaders : Self.textHeaders, body: body)
     }
 
     func parseLength(_ text: Substring) throws(HTTPError) -> Int {
@@ -86,34 +88,23 @@ public struct KeyEndpoint: Sendable {
         return encoding
     }
 
-    /// Fills `buffer` from getrandom(2), which blocks only before the kernel's pool is first seeded.
+    /// Fills `buffer` from the kernel CSPRNG (getrandom(2), which blocks only before the pool is first seeded).
     static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
-        var filled = 0
-        while filled < buffer.count {
-            let count = keyport_getrandom(buffer.baseAddress! + filled, buffer.count - filled)
-            if count < 0 {
-                if errno == EINTR { continue }
-                // getrandom cannot fail with valid arguments on Linux ≥ 3.17; never serve predictable bytes.
-                fatalError("getrandom failed: errno \(errno)")
-            }
-            filled += count
-        }
+        guard buffer.count > 0 else { return }
+        // getrandom cannot fail with valid arguments on Linux ≥ 3.17; never serve predictable bytes.
+        guard keyport_random_fill(buffer.baseAddress!, buffer.count) == 0 else { fatalError("getrandom failed: errno \(errno)") }
     }
 }
 
 /// Text encodings of key bytes.
 public enum KeyEncoding {
-    private static let hexDigits = Array("0123456789abcdef".utf8)
     private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     public static func hex(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
+        [UInt8](unsafeUninitializedCapacity: bytes.count * 2) { out, count in
+            bytes.withUnsafeBytes { ASCIIHex.encode($0, into: UnsafeMutableRawBufferPointer(out)) }
+            count = bytes.count * 2
         }
-        return out
     }
 
     /// Standard base64 (RFC 4648 §4) with padding.

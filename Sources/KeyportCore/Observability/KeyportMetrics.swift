@@ -2,8 +2,8 @@ import NIOHTTP1
 import Prometheus
 import Synchronization
 
-/// Every metric keyport exports, created once at start-up; the request path only looks up a cached
-/// counter and increments it.
+/// Every metric keyport exports, created once at start-up; connections resolve request counters and
+/// histograms once per route and status and then only increment them.
 public final class KeyportMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
 
@@ -78,21 +78,69 @@ public final class KeyportMetrics: Sendable {
         }
     }
 
+    /// The counter and the duration histogram of one method, route and status, resolved once.
+    public struct RequestHandles: Sendable {
+        let counter: Counter
+        let histogram: DurationHistogram
+
+        /// Counts one answered request and its duration.
+        public func record(duration: Duration) {
+            counter.increment()
+            histogram.record(duration)
+        }
+    }
+
+    /// A small number per method label (`OTHER` shares one), for keys that avoid hashing strings.
+    public static func methodSlot(_ method: HTTPMethod) -> Int {
+        switch method {
+        case .GET: 1
+        case .HEAD: 2
+        case .POST: 3
+        case .PUT: 4
+        case .DELETE: 5
+        case .PATCH: 6
+        case .OPTIONS: 7
+        case .TRACE: 8
+        case .CONNECT: 9
+        default: 0
+        }
+    }
+
+    /// The handles for `method` on `route` answered with `status`, registered on first use.
+    public func requestHandles(method: HTTPMethod, route: String, status: HTTPResponseStatus) -> RequestHandles {
+        let methodLabel = Self.methodLabel(method)
+        return RequestHandles(
+            counter: requestCounter(methodLabel: methodLabel, route: route, code: status.code),
+            histogram: durationHistogram(methodLabel: methodLabel, route: route))
+    }
+
     /// Counts one answered request and its duration.
     public func recordRequest(method: HTTPMethod, route: String, status: HTTPResponseStatus, duration: Duration) {
-        let methodLabel = Self.methodLabel(method)
-        let requestKey = RequestKey(method: methodLabel, route: route, code: status.code)
-        let counter = requestCounters.withLock { counters in
+        requestHandles(method: method, route: route, status: status).record(duration: duration)
+    }
+
+    /// Counts a request the HTTP layer refused before any route saw it (parse errors, 408, 413); it has
+    /// no meaningful duration, so it is not put in the latency histogram.
+    public func recordRejectedRequest(status: HTTPResponseStatus) {
+        requestCounter(methodLabel: "OTHER", route: Router.unmatchedRoute, code: status.code).increment()
+    }
+
+    private func requestCounter(methodLabel: String, route: String, code: UInt) -> Counter {
+        let requestKey = RequestKey(method: methodLabel, route: route, code: code)
+        return requestCounters.withLock { counters in
             if let counter = counters[requestKey] { return counter }
             let counter = registry.makeCounter(
-            descriptor: Self.descriptor("http_requests_total",
-                "HTTP requests answered, by method, route template and status code."), labels: [("method", methodLabel), ("route", route), ("code", String(status.code))])
+                descriptor: Self.descriptor(
+                    "http_requests_total", "HTTP requests answered, by method, route template and status code."),
+                labels: [("method", methodLabel), ("route", route), ("code", String(code))])
             counters[requestKey] = counter
             return counter
         }
-        counter.increment()
+    }
+
+    private func durationHistogram(methodLabel: String, route: String) -> DurationHistogram {
         let routeKey = RouteKey(method: methodLabel, route: route)
-        let histogram = durationHistograms.withLock { histograms in
+        return durationHistograms.withLock { histograms in
             if let histogram = histograms[routeKey] { return histogram }
             let histogram = registry.makeDurationHistogram(
                 descriptor: Self.descriptor(
@@ -101,12 +149,6 @@ public final class KeyportMetrics: Sendable {
             histograms[routeKey] = histogram
             return histogram
         }
-        histogram.record(duration)
-    }
-
-    /// Counts a request the HTTP layer refused before any route saw it (parse errors, 408, 413).
-    public func recordRejectedRequest(status: HTTPResponseStatus) {
-        recordRequest(method: .RAW(value: "OTHER"), route: Router.unmatchedRoute, status: status, duration: .zero)
     }
 
     public func recordKeyLength(_ length: Int) {

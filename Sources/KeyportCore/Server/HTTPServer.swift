@@ -4,6 +4,7 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// The HTTP/1 server as a `Service`: binds, serves until graceful shutdown, then turns not-ready,
 /// keeps serving for the shutdown delay, stops accepting and lets in-flight requests finish.
@@ -28,7 +29,13 @@ public final class HTTPServer: Service, Sendable {
     private let readiness: Readiness
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let bound: EventLoopPromise<SocketAddress>
+    /// The bind's outcome, and the promise made when `localAddress` is asked before it: a promise made in
+    /// `init` leaked (NIO's check trips) for a server that was made and never run.
+    private struct Binding {
+        var waiting: EventLoopPromise<SocketAddress>?
+        var result: Result<SocketAddress, any Error>?
+    }
+    private let binding = Mutex(Binding())
 
     public init(
         configuration: Configuration, router: Router, metrics: KeyportMetrics?, readiness: Readiness,
@@ -40,18 +47,61 @@ public final class HTTPServer: Service, Sendable {
         self.readiness = readiness
         self.group = group
         self.logger = logger
-        self.bound = group.next().makePromise()
+    }
+
+    deinit {
+        // Asked for but never run: fail the future rather than leak the promise.
+        binding.withLock { $0.waiting?.fail(CancellationError()) }
     }
 
     /// The address the server listens on, once bound (useful with port 0).
-    public var localAddress: EventLoopFuture<SocketAddress> { bound.futureResult }
+    public var localAddress: EventLoopFuture<SocketAddress> {
+        let eventLoop = group.next()
+        return binding.withLock { binding in
+            if let result = binding.result { return eventLoop.makeCompletedFuture(result) }
+            let promise = binding.waiting ?? eventLoop.makePromise(of: SocketAddress.self)
+            binding.waiting = promise
+            return promise.futureResult
+        }
+    }
+
+    private func bindFinished(_ result: Result<SocketAddress, any Error>) {
+        binding.withLock { binding in
+            binding.result = result
+            binding.waiting?.completeWith(result)
+            binding.waiting = nil
+        }
+    }
+
+    /// Sets up `channel` as one of this server's connections, e.g. an `EmbeddedChannel` in a benchmark.
+    public static func configureConnection(
+        _ channel: any Channel, router: Router, metrics: KeyportMetrics?, idleTimeout: TimeAmount, requestTimeout: TimeAmount
+    ) throws {
+        try configureConnection(
+            channel, router: router, metrics: metrics,
+            limits: .init(idleTimeout: idleTimeout, requestTimeout: requestTimeout, maxBodyBytes: maxBodyBytes))
+    }
+
+    /// The per-connection pipeline: NIO's HTTP/1 request decoder and keyport's one connection handler.
+    /// A TLS handler, when there is one, goes first.
+    static func configureConnection(
+        _ channel: any Channel, router: Router, metrics: KeyportMetrics?, limits: HTTPConnectionHandler.Limits
+    ) throws {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(
+            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
+        try pipeline.addHandler(
+            HTTPConnectionHandler(router: router, metrics: metrics, limits: limits, allocator: channel.allocator))
+    }
 
     public func run() async throws {
         let quiesce = ServerQuiescingHelper(group: group)
         let router = self.router
         let metrics = self.metrics
-        let idleTimeout = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9))
-        let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
+        let limits = HTTPConnectionHandler.Limits(
+            idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9)),
+            requestTimeout: .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9)),
+            maxBodyBytes: Self.maxBodyBytes)
         let channel: Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -70,27 +120,17 @@ public final class HTTPServer: Service, Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let pipeline = channel.pipeline.syncOperations
-                        try pipeline.addHandler(RequestTimeoutHandler(timeout: requestTimeout, metrics: metrics))
-                        try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                        try pipeline.configureHTTPServerPipeline(
-                            withPipeliningAssistance: true, withErrorHandling: false,
-                            // Every response header is set by keyport's own code, never copied from a request.
-                            withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
-                            withDecoderLimitConfiguration: Self.decoderLimits)
-                        try pipeline.addHandler(ProtocolErrorResponder(metrics: metrics))
-                        try pipeline.addHandler(NIOHTTPServerRequestAggregator(maxContentLength: Self.maxBodyBytes))
-                        try pipeline.addHandler(HTTPHandler(router: router, metrics: metrics))
+                        try Self.configureConnection(channel, router: router, metrics: metrics, limits: limits)
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
                 .get()
         } catch {
-            bound.fail(error)
+            bindFinished(.failure(error))
             throw error
         }
         let address = channel.localAddress!
-        bound.succeed(address)
+        bindFinished(.success(address))
         logger.notice(
             "listening",
             metadata: [

@@ -52,6 +52,8 @@ public struct Router: Sendable {
     /// The result of routing one request: the template for metrics and what to run.
     public struct Match {
         public var template: String
+        /// The route's position in the table (the table's size when none matched): a cheap metrics key.
+        public var routeIndex: Int
         public var parameter: Substring
         /// `nil` when the path matched no route or the method is not allowed; see `error`.
         public var handler: RouteHandler?
@@ -59,7 +61,7 @@ public struct Router: Sendable {
     }
 
     public func match(_ request: Request) -> Match {
-        for route in routes {
+        for (index, route) in routes.enumerated() {
             let parameter: Substring
             if route.hasParameter {
                 // Byte comparisons: routing wants exact paths, not Unicode-equivalent ones, and they are cheaper.
@@ -72,19 +74,19 @@ public struct Router: Sendable {
             }
             let method = request.method == .HEAD ? HTTPMethod.GET : request.method
             if let handler = route.handlers.first(where: { $0.method == method })?.handler {
-                return Match(template: route.template, parameter: parameter, handler: handler)
+                return Match(template: route.template, routeIndex: index, parameter: parameter, handler: handler)
             }
             var allowed = route.handlers.map(\.method.rawValue)
             if allowed.contains("GET") { allowed.append("HEAD") }
             let allow = allowed.joined(separator: ", ")
             return Match(
-                template: route.template, parameter: parameter,
+                template: route.template, routeIndex: index, parameter: parameter,
                 error: HTTPError(
                     .methodNotAllowed, "method \(request.method.rawValue) not allowed on \(route.template); allowed: \(allow)",
                     headers: ["Allow": allow]))
         }
         return Match(
-            template: Self.unmatchedRoute, parameter: "",
+            template: Self.unmatchedRoute, routeIndex: routes.count, parameter: "",
             error: HTTPError(.notFound, "no route for \(request.path)"))
     }
 }

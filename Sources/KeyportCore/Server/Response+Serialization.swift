@@ -1,0 +1,70 @@
+import NIOCore
+import NIOHTTP1
+
+extension Response {
+    /// How a response is framed on the wire, decided by the request it answers and the connection.
+    struct Framing {
+        var version: HTTPVersion
+        /// `false` adds `Connection: close`; the connection closes once the response is written.
+        var keepAlive: Bool
+        /// `HEAD` answers with the length of the body it does not send.
+        var omitsBody: Bool
+        /// A response to `CONNECT` has neither body nor length: NIO's encoder sent it that way.
+        var omitsLength: Bool
+    }
+
+    /// Bodies up to this size are copied behind the head (one write); bigger ones are written as they are.
+    static let inlineBodyLimit = 16 * 1024
+
+    /// `false` for 1xx, 204 and 304: they never carry a body nor a `Content-Length`.
+    var statusAllowsBody: Bool {
+        status.code >= 200 && status.code != 204 && status.code != 304
+    }
+
+    /// Appends the status line, the headers and, when small enough, the body to `buffer`; returns `true`
+    /// when the body still has to be written after it.
+    func serialize(into buffer: inout ByteBuffer, framing: Framing) -> Bool {
+        buffer.writeStaticString(framing.version.minor == 0 && framing.version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        Self.writeDecimal(Int(status.code), into: &buffer)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        let hasBody = statusAllowsBody && !framing.omitsLength
+        if hasBody {
+            buffer.writeStaticString("Content-Length: ")
+            Self.writeDecimal(body.readableBytes, into: &buffer)
+            buffer.writeStaticString("\r\n")
+        }
+        if !framing.keepAlive {
+            buffer.writeStaticString("Connection: close\r\n")
+        } else if framing.version.minor == 0 {
+            buffer.writeStaticString("Connection: keep-alive\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        guard hasBody, !framing.omitsBody, body.readableBytes > 0 else { return false }
+        guard body.readableBytes <= Self.inlineBodyLimit else { return true }
+        buffer.writeImmutableBuffer(body)
+        return false
+    }
+
+    /// Writes a non-negative integer in decimal without making a `String`.
+    static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: digits) { pointer in
+            var number = value
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                pointer[index] = UInt8(ascii: "0") + UInt8(number % 10)
+                number /= 10
+            }
+            return digits
+        }
+    }
+}
