@@ -28,9 +28,19 @@ struct Serve: AsyncParsableCommand {
             FileOutput.standardError("keyport: \(error)\n")
             throw ExitCode(64)
         }
+        var tls: TLSMaterial?
+        if let files = configuration.tls {
+            do {
+                tls = try TLSMaterial.load(files, now: Int(WallClock.now().secondsSinceEpoch))
+            } catch {
+                // Missing, unreadable, mismatched or expired: one line naming the flag, before anything binds.
+                FileOutput.standardError("keyport: \(error)\n")
+                throw ExitCode(64)
+            }
+        }
         LoggingSystem.bootstrap(configuration.makeLogHandlerFactory())
         let logger = Logger(label: "keyport")
-        let application = KeyportApplication(configuration: configuration, logger: logger)
+        let application = KeyportApplication(configuration: configuration, logger: logger, tls: tls)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: KeyportApplication.eventLoopThreadCount)
         defer { group.shutdownGracefully { _ in } }
         do {
@@ -46,8 +56,14 @@ struct Serve: AsyncParsableCommand {
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "GET a URL; exit 0 when it answers 2xx.")
 
-    @Argument(help: "http://HOST[:PORT]/PATH, e.g. http://127.0.0.1:1123/ready")
+    @Argument(help: "http(s)://HOST[:PORT]/PATH, e.g. http://127.0.0.1:1123/ready")
     var url: String
+
+    @Option(name: .customLong("ca-file"), help: "https: trust the server certificate only when this PEM CA signed it.")
+    var caFile: String?
+
+    @Flag(help: "https: do not verify the server certificate (still encrypted).")
+    var insecure = false
 
     @Option(help: "Give up after this long, e.g. 2s or 500ms.")
     var timeout: String = "2s"
@@ -58,7 +74,8 @@ struct Check: AsyncParsableCommand {
             throw ExitCode(64)
         }
         do {
-            let status = try await HealthCheck.run(url: url, timeout: timeout)
+            let status = try await HealthCheck.run(
+                url: url, timeout: timeout, tls: HealthCheck.TLSOptions(caFile: caFile, insecure: insecure))
             print("\(url): \(status)")
         } catch {
             FileOutput.standardError("keyport check: \(url): \(error)\n")

@@ -3,6 +3,7 @@ import NIOCore
 import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The HTTP/1 server as a `Service`: binds, serves until graceful shutdown, then turns not-ready,
@@ -29,11 +30,14 @@ public final class HTTPServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let bound: EventLoopPromise<SocketAddress>
+    /// TLS: the context for each new connection (the newest certificate); `nil` serves plain HTTP.
+    private let tlsContext: (@Sendable () -> NIOSSLContext)?
 
     public init(
         configuration: Configuration, router: Router, metrics: KeyportMetrics?, readiness: Readiness,
-        group: any EventLoopGroup, logger: Logger
+        group: any EventLoopGroup, logger: Logger, tlsContext: (@Sendable () -> NIOSSLContext)? = nil
     ) {
+        self.tlsContext = tlsContext
         self.configuration = configuration
         self.router = router
         self.metrics = metrics
@@ -50,6 +54,7 @@ public final class HTTPServer: Service, Sendable {
         let quiesce = ServerQuiescingHelper(group: group)
         let router = self.router
         let metrics = self.metrics
+        let tlsContext = self.tlsContext
         let idleTimeout = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9))
         let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
         let channel: Channel
@@ -71,6 +76,8 @@ public final class HTTPServer: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
+                        // TLS first, with the context current when the connection is accepted (rotation).
+                        if let tlsContext { try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext())) }
                         try pipeline.addHandler(RequestTimeoutHandler(timeout: requestTimeout, metrics: metrics))
                         try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                         try pipeline.configureHTTPServerPipeline(
@@ -95,7 +102,7 @@ public final class HTTPServer: Service, Sendable {
             "listening",
             metadata: [
                 "host": "\(address.ipAddress ?? configuration.host)", "port": "\(address.port ?? configuration.port)",
-                "max_key_size": "\(configuration.maxKeySize)",
+                "max_key_size": "\(configuration.maxKeySize)", "scheme": "\(tlsContext == nil ? "http" : "https")",
             ])
 
         // Completed by the quiescing helper once the listener and every connection are closed.
