@@ -27,6 +27,7 @@ EXPECTED_ALERTS = {
     "KeyportHigh5xxRate", "KeyportHigh400Rate", "KeyportMemoryNearLimit", "KeyportMemoryHigh",
     "KeyportNotReady", "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing",
     "KeyportErrorBudgetBurn",
+    "KeyportCertificateExpiringSoon",
 }
 
 
@@ -161,6 +162,8 @@ MUTATIONS = [
     ({"notReady": {"for": "30s"}}, "targets.test.yaml", "short not-ready spells"),
     ({"portsLoad": {"lookback": "1h"}}, "ports-load.test.yaml", "lookback"),
     ({"slo": {"minRequestRate": 0}}, "slo.test.yaml", "low traffic"),
+    ({"certificateExpiry": {"days": 13}}, "tls.test.yaml", "warning window"),
+    ({"certificateExpiry": {"for": "0s"}}, "tls.test.yaml", "`for`"),
 ]
 
 
@@ -258,7 +261,8 @@ def test_values_tune_thresholds_windows_durations_and_labels(tmp_path) -> None:
 
 def test_everything_can_be_disabled(tmp_path) -> None:
     off = {"enabled": False}
-    names = ["errors5xx", "errors400", "memory", "notReady", "targetDown", "targetsAbsent", "portsLoad", "slo"]
+    names = ["errors5xx", "errors400", "memory", "notReady", "targetDown", "targetsAbsent", "portsLoad", "slo",
+             "certificateExpiry"]
     text = renderer.render({"alerts": {name: off for name in names}})["rules"]
     assert yaml.safe_load(text)["groups"] in (None, [])
     only_absent = renderer.render({"alerts": {name: off for name in names if name != "targetsAbsent"}})["rules"]
@@ -282,6 +286,8 @@ BAD_VALUES = [
     ({"routing": {"email": {"enabled": True}}}, "/alerts/routing/email/to"),
     ({"routing": {"webhook": {"url": "localhost:5001"}}}, "/alerts/routing/webhook/url"),
     ({"routing": {"pagerduty": {"enabled": True, "routingKey": "secret"}}}, "routingKey"),
+    ({"certificateExpiry": {"days": 0}}, "/alerts/certificateExpiry/days"),
+    ({"certificateExpiry": {"days": "14d"}}, "/alerts/certificateExpiry/days"),
 ]
 
 
