@@ -428,3 +428,26 @@ def test_sslyze_finds_nothing_below_tls_1_2_and_no_weak_cipher(pki, server, tmp_
     assert results["robot"]["result"]["robot_result"] in ("NOT_VULNERABLE_NO_ORACLE", "NOT_VULNERABLE_RSA_NOT_SUPPORTED")
     assert results["tls_fallback_scsv"]["result"]["supports_fallback_scsv"] is True
     assert s.alive() and s.get("/key/32").status == 200
+
+
+def test_the_local_tls_script_makes_a_pair_keyport_serves_and_rerunning_it_rotates(server, tmp_path):
+    script = support.REPO / "scripts" / "make-local-tls.sh"
+    tls = tmp_path / "tls"
+    made = subprocess.run([str(script), str(tls)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(tls / "ca.crt"), str(tls / "tls.crt")],
+                            capture_output=True, text=True, timeout=30)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    s = server("--tls-cert-file", str(tls / "tls.crt"), "--tls-key-file", str(tls / "tls.key"), ca=tls / "ca.crt")
+    first = serial_of(tls / "tls.crt")
+    # The names compose uses: the service name `keyport` (Prometheus' server_name) and localhost.
+    for name in ("keyport", "localhost"):
+        out = curl("--cacert", str(tls / "ca.crt"), "--resolve", f"{name}:{s.port}:127.0.0.1", "-o", "/dev/null",
+                   "-w", "%{http_code}", f"https://{name}:{s.port}/key/32")
+        assert out.returncode == 0 and out.stdout == b"200", (name, out)
+    again = subprocess.run([str(script), str(tls)], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    second = serial_of(tls / "tls.crt")
+    assert second != first
+    support.wait_until(lambda: s.connect().getpeercert()["serialNumber"] == second, 30, what="the rotated serial")
+    assert hs.metric_sum(s.metrics(), "keyport_tls_reloads_total", result="failure") == 0
