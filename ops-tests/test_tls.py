@@ -451,3 +451,19 @@ def test_the_local_tls_script_makes_a_pair_keyport_serves_and_rerunning_it_rotat
     assert second != first
     support.wait_until(lambda: s.connect().getpeercert()["serialNumber"] == second, 30, what="the rotated serial")
     assert hs.metric_sum(s.metrics(), "keyport_tls_reloads_total", result="failure") == 0
+
+
+def test_sslyze_finds_the_policy_compliant_with_mozilla_intermediate(pki, server):
+    """sslyze's own judgement against Mozilla's "intermediate" profile (TLS 1.2 + 1.3, its cipher list,
+    curves, certificate key and signature). The only finding allowed is the path validation of the
+    test's private CA, which no public trust store knows."""
+    s = server(*tls_args(pki))
+    result = subprocess.run([sys.executable, "-m", "sslyze", f"127.0.0.1:{s.port}", "--mozilla_config=intermediate"],
+                            capture_output=True, text=True, timeout=300)
+    report = result.stdout[result.stdout.index("COMPLIANCE AGAINST TLS CONFIGURATION"):]
+    findings = {line.strip()[2:].split(":")[0] for line in report.splitlines() if line.strip().startswith("* ")}
+    assert findings == {"certificate_path_validation"}, report
+    # Negative control: the stricter "modern" profile (TLS 1.3 only) does flag keyport's TLS 1.2 support.
+    modern = subprocess.run([sys.executable, "-m", "sslyze", f"127.0.0.1:{s.port}", "--mozilla_config=modern"],
+                            capture_output=True, text=True, timeout=300)
+    assert "tls_versions" in modern.stdout[modern.stdout.index("COMPLIANCE"):], modern.stdout
