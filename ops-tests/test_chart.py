@@ -1223,12 +1223,15 @@ def make_tls_secret(directory: Path, names: str) -> dict[str, Path]:
 
 def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
     """Debian's Prometheus with the rendered TLS scrape job scrapes a real keyport started with the chart's
-    TLS environment; the same job with another CA's certificate fails verification (up 0)."""
+    TLS environment; the same job with another CA's certificate fails verification (up 0). The test
+    certificate expires in 2 days, so KeyportCertificateExpiringSoon (`for` shortened to 0s) fires on
+    keyport's real gauge."""
     prometheus = require(tool("prometheus"), "prometheus (Debian package prometheus)")
     require(keyport_bin(), "the keyport binary (KEYPORT_BIN)")
     require(tool("openssl"), "openssl")
     r = render(deep_merge(TLS_CM, {"prometheus": {"scrapeInterval": "1s", "scrapeTimeout": "1s",
-                                                  "evaluationInterval": "1s"}}))
+                                                  "evaluationInterval": "1s"},
+                                   "alerts": {"certificateExpiry": {"for": "0s"}}}))
     c = container(keyport_deployment(r), "keyport")
     env = {k: v for k, v in env_of(c).items() if v is not None}
     mount = next(m for m in c["volumeMounts"] if m["name"] == "tls")["mountPath"]
@@ -1279,6 +1282,15 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
         _, body = http_get(f"{base}/api/v1/targets")
         errors = [t["lastError"] for t in json.loads(body)["data"]["activeTargets"] if t["labels"]["job"] == "keyport-wrong-ca"]
         assert errors and "certificate" in errors[0], errors
+
+        def expiring():
+            _, body = http_get(f"{base}/api/v1/alerts")
+            return [a for a in json.loads(body)["data"]["alerts"]
+                    if a["labels"]["alertname"] == "KeyportCertificateExpiringSoon" and a["state"] == "firing"]
+
+        (alert,) = wait_for(expiring, 20, "KeyportCertificateExpiringSoon to fire")
+        assert alert["labels"]["job"] == "keyport" and alert["labels"]["pod"] == "keyport-tls"
+        assert "expires in 1d 23h" in alert["annotations"]["summary"], alert["annotations"]
     finally:
         proc.terminate()
         proc.wait(timeout=20)
