@@ -92,7 +92,8 @@ def require(path: str | None, what: str) -> str:
 # --- scenarios, lint, schemas --------------------------------------------------------------------
 
 def test_scenario_files_exist():
-    assert {"minimal", "production", "operator", "everything-off", "configmap-data"} <= set(SCENARIOS)
+    assert {"minimal", "production", "operator", "everything-off", "configmap-data", "tls-cert-manager",
+            "tls-existing-secret"} <= set(SCENARIOS)
 
 
 @pytest.mark.parametrize("kube", KUBE_VERSIONS)
@@ -167,7 +168,7 @@ def test_strict_validation_rejects_a_misspelled_field(default, tmp_path):
 def test_only_the_operator_kinds_lack_a_schema(rendered_scenarios):
     kinds = {(d["apiVersion"], d["kind"]) for r in rendered_scenarios.values() for d in r.docs}
     assert kinds & OPERATOR_KINDS == OPERATOR_KINDS  # operator mode renders both
-    assert all(not k[0].startswith("monitoring.coreos.com") for k in kinds - OPERATOR_KINDS)
+    assert all(not k[0].startswith(("monitoring.coreos.com", "cert-manager.io")) for k in kinds - OPERATOR_KINDS)
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -708,7 +709,8 @@ def write_prometheus_files(r: Rendered, tmp: Path, targets_file: Path, live: boo
     return path
 
 
-@pytest.mark.parametrize("scenario", ["default", "production", "configmap-data"])
+@pytest.mark.parametrize("scenario", ["default", "production", "configmap-data", "tls-cert-manager",
+                                      "tls-existing-secret"])
 def test_promtool_accepts_the_rendered_config_and_rules(rendered_scenarios, scenario, tmp_path):
     promtool = require(tool("promtool"), "promtool (Debian package prometheus)")
     targets = tmp_path / "targets.json"
@@ -1220,3 +1222,189 @@ def test_schema_refuses_bad_dashboard_values(values, where):
     with pytest.raises(HelmValuesError) as err:
         render(values)
     assert where in str(err.value), str(err.value)
+# --- TLS ----------------------------------------------------------------------------------------
+
+TLS_CM = SCENARIOS["tls-cert-manager"]
+TLS_SECRET = SCENARIOS["tls-existing-secret"]
+SERVICE_NAME = f"{FULLNAME}.{NAMESPACE}.svc"
+
+
+def volumes_of(workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    spec = workload["spec"]["template"]["spec"] if workload["kind"] != "Pod" else workload["spec"]
+    return {v["name"]: v for v in spec.get("volumes", [])}
+
+
+def test_plain_http_stays_the_default(default):
+    c = container(keyport_deployment(default), "keyport")
+    assert not any(k.startswith("KEYPORT_TLS_") for k in env_of(c))
+    assert all("scheme" not in c[p]["httpGet"] for p in ("startupProbe", "livenessProbe", "readinessProbe"))
+    assert keyport_job(prometheus_config(default))["scheme"] == "http"
+    assert "tls_config" not in keyport_job(prometheus_config(default))
+    assert not default.of_kind("Certificate")
+
+
+def test_tls_from_cert_manager_reaches_keyport_probes_prometheus_servicemonitor_and_helm_test(rendered_scenarios):
+    r = rendered_scenarios["tls-cert-manager"]
+    cert = r.get("Certificate", FULLNAME)
+    assert cert["apiVersion"] == "cert-manager.io/v1"
+    assert cert["spec"]["issuerRef"] == {"name": "keyport-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert {FULLNAME, f"{FULLNAME}.{NAMESPACE}", SERVICE_NAME, f"{SERVICE_NAME}.cluster.local",
+            "keyport.example.com"} <= set(cert["spec"]["dnsNames"])
+    secret = cert["spec"]["secretName"]
+    assert secret == f"{FULLNAME}-tls"
+
+    deploy = keyport_deployment(r)
+    c = container(deploy, "keyport")
+    env = env_of(c)
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "tls")
+    assert "subPath" not in mount, "a subPath mount never sees a renewed Secret"
+    assert env["KEYPORT_TLS_CERT_FILE"] == f"{mount['mountPath']}/tls.crt"
+    assert env["KEYPORT_TLS_KEY_FILE"] == f"{mount['mountPath']}/tls.key"
+    assert volumes_of(deploy)["tls"]["secret"]["secretName"] == secret
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert c[probe]["httpGet"]["scheme"] == "HTTPS", probe
+
+    job = keyport_job(prometheus_config(r))
+    assert job["scheme"] == "https"
+    assert job["tls_config"]["server_name"] == SERVICE_NAME
+    prom = r.get("Deployment", PROM)
+    prom_mount = next(m for m in container(prom, "prometheus")["volumeMounts"] if m["name"] == "keyport-tls-ca")
+    assert job["tls_config"]["ca_file"] == f"{prom_mount['mountPath']}/ca.crt"
+    ca_volume = volumes_of(prom)["keyport-tls-ca"]["secret"]
+    assert ca_volume["secretName"] == secret
+    assert ca_volume["items"] == [{"key": "ca.crt", "path": "ca.crt"}], "Prometheus gets the CA only, never tls.key"
+
+    (ep,) = r.get("ServiceMonitor", FULLNAME)["spec"]["endpoints"]
+    assert ep["scheme"] == "https"
+    assert ep["tlsConfig"] == {"serverName": SERVICE_NAME, "ca": {"secret": {"name": secret, "key": "ca.crt"}}}
+
+    pod = r.get("Pod", f"{FULLNAME}-test")
+    for step in pod["spec"]["initContainers"] + pod["spec"]["containers"]:
+        assert step["args"][1].startswith(f"https://{SERVICE_NAME}:1123/")
+        ca_file = step["args"][step["args"].index("--ca-file") + 1]
+        (m,) = step["volumeMounts"]
+        assert ca_file == f"{m['mountPath']}/ca.crt"
+    assert volumes_of(pod)["tls-ca"]["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    assert "curl --cacert ca.crt https://$NODE_IP:$NODE_PORT/ready" in r.notes
+    assert f"secret {secret}" in r.notes
+
+
+def test_tls_from_an_existing_secret_with_a_public_certificate(rendered_scenarios):
+    r = rendered_scenarios["tls-existing-secret"]
+    assert not r.of_kind("Certificate")
+    assert volumes_of(keyport_deployment(r))["tls"]["secret"]["secretName"] == "keyport-public-tls"
+    job = keyport_job(prometheus_config(r))
+    assert job["scheme"] == "https" and job["tls_config"] == {"server_name": "keyport.example.com"}
+    assert "keyport-tls-ca" not in volumes_of(r.get("Deployment", PROM))
+    pod = r.get("Pod", f"{FULLNAME}-test")
+    assert all("--ca-file" not in c["args"] for c in pod["spec"]["initContainers"] + pod["spec"]["containers"])
+
+
+@pytest.mark.parametrize("tls", [
+    {"enabled": True},  # no certificate source
+    {"enabled": True, "existingSecret": "mine", "certManager": {"enabled": True, "issuerRef": {"name": "ca"}}},  # two
+    {"enabled": True, "certManager": {"enabled": True}},  # cert-manager without an issuer
+    {"enabled": False, "existingSecret": "mine"},  # a source that would be silently unused
+    {"enabled": False, "certManager": {"enabled": True, "issuerRef": {"name": "ca"}}},
+    {"enabled": True, "existingSecret": "Not_A_Name"},
+    {"enabled": True, "certManager": {"enabled": True, "issuerRef": {"name": "ca", "kind": "Issuers"}}},
+    {"enabled": True, "existingSecret": "mine", "caKey": "../tls.key"},
+    {"enabled": True, "existingSecret": "mine", "enabledd": True},
+])
+def test_schema_refuses_bad_tls_combinations(tls):
+    with pytest.raises(HelmValuesError) as err:
+        chart().validate_schema({"tls": tls})
+    assert "/tls" in str(err.value), str(err.value)
+
+
+def make_tls_secret(directory: Path, names: str) -> dict[str, Path]:
+    """A CA and a certificate for `names` (subjectAltName syntax), laid out as a kubernetes.io/tls Secret."""
+    directory.mkdir(parents=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True, timeout=60)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=test-ca", "-days", "2")
+    run("req", *ec, "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=keyport")
+    (directory / "san.ext").write_text(f"subjectAltName={names}\n")
+    run("x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+        "-extfile", "san.ext", "-out", "tls.crt")
+    return {name: directory / name for name in ("ca.crt", "tls.crt", "tls.key")}
+
+
+def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
+    """Debian's Prometheus with the rendered TLS scrape job scrapes a real keyport started with the chart's
+    TLS environment; the same job with another CA's certificate fails verification (up 0). The test
+    certificate expires in 2 days, so KeyportCertificateExpiringSoon (`for` shortened to 0s) fires on
+    keyport's real gauge."""
+    prometheus = require(tool("prometheus"), "prometheus (Debian package prometheus)")
+    require(keyport_bin(), "the keyport binary (KEYPORT_BIN)")
+    require(tool("openssl"), "openssl")
+    r = render(deep_merge(TLS_CM, {"prometheus": {"scrapeInterval": "1s", "scrapeTimeout": "1s",
+                                                  "evaluationInterval": "1s"},
+                                   "alerts": {"certificateExpiry": {"for": "0s"}}}))
+    c = container(keyport_deployment(r), "keyport")
+    env = {k: v for k, v in env_of(c).items() if v is not None}
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "tls")["mountPath"]
+    files = make_tls_secret(tmp_path / "secret", f"DNS:{SERVICE_NAME},DNS:{FULLNAME}")
+    stranger = make_tls_secret(tmp_path / "stranger", f"DNS:{SERVICE_NAME}")
+    port = free_port()
+    env.update({k: v.replace(mount, str(tmp_path / "secret")) for k, v in env.items() if k.startswith("KEYPORT_TLS_")})
+    env.update(KEYPORT_SRV_PORT=str(port), KEYPORT_HOST="127.0.0.1")
+    keyport = subprocess.Popen([keyport_bin()], env={"PATH": os.environ.get("PATH", ""), **env},
+                               stdout=(tmp_path / "keyport.log").open("w"), stderr=subprocess.STDOUT)
+    targets = tmp_path / "targets.json"
+    labels = {"__meta_kubernetes_namespace": NAMESPACE, "__meta_kubernetes_pod_name": "keyport-tls",
+              "__meta_kubernetes_pod_phase": "Running", "__meta_kubernetes_pod_container_port_name": c["ports"][0]["name"],
+              "__meta_kubernetes_pod_node_name": "node-a"}
+    for key, value in keyport_deployment(r)["spec"]["template"]["metadata"]["labels"].items():
+        labels["__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", key)] = value
+    targets.write_text(json.dumps([{"targets": [f"127.0.0.1:{port}"], "labels": labels}]))
+    config = write_prometheus_files(r, tmp_path, targets, live=True)
+    cfg = yaml.safe_load(config.read_text())
+    (job,) = cfg["scrape_configs"]
+    prom_mount = next(m for m in container(r.get("Deployment", PROM), "prometheus")["volumeMounts"]
+                      if m["name"] == "keyport-tls-ca")["mountPath"]
+    assert job["tls_config"]["ca_file"].startswith(prom_mount + "/")
+    job["tls_config"]["ca_file"] = str(files["ca.crt"])
+    wrong = json.loads(json.dumps(job))
+    wrong["job_name"] = "keyport-wrong-ca"
+    wrong["tls_config"]["ca_file"] = str(stranger["ca.crt"])
+    cfg["scrape_configs"] = [job, wrong]
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    prom_port = free_port()
+    proc = subprocess.Popen([prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{prom_port}"],
+                            stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"))
+    try:
+        base = f"http://127.0.0.1:{prom_port}"
+
+        def series(query: str):
+            _, body = http_get(f"{base}/api/v1/query?query={urllib.parse.quote(query)}")
+            return json.loads(body)["data"]["result"]
+
+        (up,) = wait_for(lambda: series('up{job="keyport"}'), 30, "the TLS scrape")
+        wait_for(lambda: series('up{job="keyport"} == 1'), 20, "keyport up over HTTPS")
+        (expiry,) = wait_for(lambda: series('keyport_tls_certificate_expiry_timestamp_seconds{job="keyport"}'), 10,
+                             "the certificate expiry gauge")
+        assert abs(float(expiry["value"][1]) - (time.time() + 2 * 86400)) < 600
+        (bad,) = wait_for(lambda: series('up{job="keyport-wrong-ca"}'), 20, "the wrong-CA scrape")
+        assert bad["value"][1] == "0"
+        _, body = http_get(f"{base}/api/v1/targets")
+        errors = [t["lastError"] for t in json.loads(body)["data"]["activeTargets"] if t["labels"]["job"] == "keyport-wrong-ca"]
+        assert errors and "certificate" in errors[0], errors
+
+        def expiring():
+            _, body = http_get(f"{base}/api/v1/alerts")
+            return [a for a in json.loads(body)["data"]["alerts"]
+                    if a["labels"]["alertname"] == "KeyportCertificateExpiringSoon" and a["state"] == "firing"]
+
+        (alert,) = wait_for(expiring, 20, "KeyportCertificateExpiringSoon to fire")
+        assert alert["labels"]["job"] == "keyport" and alert["labels"]["pod"] == "keyport-tls"
+        assert "expires in 1d 23h" in alert["annotations"]["summary"], alert["annotations"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        keyport.terminate()
+        keyport.wait(timeout=20)

@@ -464,3 +464,49 @@ def test_grafana_is_provisioned_with_the_stack_prometheus_and_the_charts_dashboa
     variable = next(v for v in dashboard["templating"]["list"] if v["name"] == "datasource")
     assert variable["type"] == "datasource" and variable["query"] == source["type"]
     assert grafana["environment"]["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+# --- compose over HTTPS (compose.tls.yaml) -------------------------------------------------------
+
+COMPOSE_TLS = REPO / "compose.tls.yaml"
+PROMETHEUS_TLS_CONFIG = REPO / "deploy/prometheus/prometheus-tls.yml"
+
+
+def compose_tls_model(compose_bin: str) -> dict:
+    result = run([compose_bin, "-f", str(COMPOSE), "-f", str(COMPOSE_TLS), "--project-directory", str(REPO),
+                  "config", "--format", "json"], env=compose_env())
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_compose_tls_override_serves_https_and_prometheus_verifies_the_local_ca(compose_bin: str):
+    services = compose_tls_model(compose_bin)["services"]
+    keyport, prometheus = services["keyport"], services["prometheus"]
+    mounts = {v["target"]: Path(v["source"]).resolve() for v in keyport["volumes"]}
+    tls_dir = PurePosixPath(keyport["environment"]["KEYPORT_TLS_CERT_FILE"]).parent
+    assert keyport["environment"]["KEYPORT_TLS_KEY_FILE"] == str(tls_dir / "tls.key")
+    assert mounts[str(tls_dir)] == (REPO / "deploy/tls").resolve(), "the directory, so rotations are seen"
+    test = keyport["healthcheck"]["test"]
+    assert test[2:4] == ["check", "https://127.0.0.1:1123/ready"] and test[test.index("--ca-file") + 1] == str(tls_dir / "ca.crt")
+    # The hardening of the base file survives the override.
+    assert keyport["read_only"] is True and keyport["cap_drop"] == ["ALL"]
+    prom_mounts = {v["target"]: Path(v["source"]).resolve() for v in prometheus["volumes"] if v["type"] == "bind"}
+    assert prom_mounts["/etc/prometheus/prometheus.yml"] == PROMETHEUS_TLS_CONFIG.resolve()
+    assert prom_mounts["/etc/prometheus/keyport.rules.yaml"] == RULES_FILE.resolve()
+    job = next(j for j in yaml.safe_load(PROMETHEUS_TLS_CONFIG.read_text())["scrape_configs"] if j["job_name"] == "keyport")
+    assert job["scheme"] == "https"
+    assert prom_mounts[job["tls_config"]["ca_file"]] == (REPO / "deploy/tls/ca.crt").resolve()
+    # The name Prometheus verifies is the compose service name, which the local certificate carries.
+    assert job["tls_config"]["server_name"] == "keyport" == job["static_configs"][0]["targets"][0].split(":")[0]
+    assert "DNS:keyport" in (REPO / "scripts/make-local-tls.sh").read_text()
+    # Apart from the keyport job, the TLS config is the plain one.
+    plain = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    tls = yaml.safe_load(PROMETHEUS_TLS_CONFIG.read_text())
+    for j in tls["scrape_configs"]:
+        if j["job_name"] == "keyport":
+            j.pop("scheme"), j.pop("tls_config")
+    assert tls == plain
+
+
+def test_promtool_accepts_the_compose_tls_prometheus_config():
+    result = run([system_tool("promtool"), "check", "config", str(PROMETHEUS_TLS_CONFIG)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "keyport.rules.yaml" in result.stdout and "SUCCESS" in result.stdout, result.stdout

@@ -27,7 +27,7 @@ renderer = alerting.load_renderer()
 EXPECTED_ALERTS = {
     "KeyportHigh5xxRate", "KeyportHigh400Rate", "KeyportMemoryNearLimit", "KeyportMemoryHigh",
     "KeyportNotReady", "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing",
-    "KeyportErrorBudgetBurn", "KeyportLatencyBudgetBurn", "Watchdog",
+    "KeyportErrorBudgetBurn", "KeyportLatencyBudgetBurn", "Watchdog", "KeyportCertificateExpiringSoon",
 }
 # The Watchdog fires by design: it has no quiet case.
 ALWAYS_FIRING = {"Watchdog"}
@@ -172,6 +172,8 @@ MUTATIONS = [
         {"longWindow": "3d", "shortWindow": "6h", "factor": 1, "for": "3h", "severity": "warning"}]}},
      "latency.test.yaml", "the page's `for`"),
     ({"watchdog": {"repeatInterval": "5m"}}, "watchdog.test.yaml", "the documented repeat interval"),
+    ({"certificateExpiry": {"days": 13}}, "tls.test.yaml", "warning window"),
+    ({"certificateExpiry": {"for": "0s"}}, "tls.test.yaml", "`for`"),
 ]
 
 
@@ -269,7 +271,8 @@ def test_values_tune_thresholds_windows_durations_and_labels(tmp_path) -> None:
 
 def test_everything_can_be_disabled(tmp_path) -> None:
     off = {"enabled": False}
-    names = ["errors5xx", "errors400", "memory", "notReady", "targetDown", "targetsAbsent", "portsLoad", "slo", "latency", "watchdog"]
+    names = ["errors5xx", "errors400", "memory", "notReady", "targetDown", "targetsAbsent", "portsLoad", "slo", "latency",
+             "watchdog", "certificateExpiry"]
     text = renderer.render({"alerts": {name: off for name in names}})["rules"]
     assert yaml.safe_load(text)["groups"] in (None, [])
     only_absent = renderer.render({"alerts": {name: off for name in names if name != "targetsAbsent"}})["rules"]
@@ -300,6 +303,8 @@ BAD_VALUES = [
     ({"watchdog": {"url": "deadmans-switch"}}, "/alerts/watchdog/url"),
     ({"watchdog": {"repeatInterval": "often"}}, "/alerts/watchdog/repeatInterval"),
     ({"dashboardURL": "grafana/d/keyport"}, "/alerts/dashboardURL"),
+    ({"certificateExpiry": {"days": 0}}, "/alerts/certificateExpiry/days"),
+    ({"certificateExpiry": {"days": "14d"}}, "/alerts/certificateExpiry/days"),
 ]
 
 

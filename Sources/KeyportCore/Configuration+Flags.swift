@@ -21,13 +21,20 @@ extension Configuration {
         public var idleTimeout: String?
         /// `--request-timeout`
         public var requestTimeout: String?
+        /// `--tls-cert-file`
+        public var tlsCertFile: String?
+        /// `--tls-key-file`
+        public var tlsKeyFile: String?
+        /// `--tls-client-ca-file`
+        public var tlsClientCAFile: String?
         /// `--enable-fault-injection` (a switch: present or not)
         public var enableFaultInjection: Bool
 
         public init(
             srvPort: String? = nil, host: String? = nil, maxSize: String? = nil, portsFile: String? = nil,
             logLevel: String? = nil, logFormat: String? = nil, shutdownDelay: String? = nil,
-            idleTimeout: String? = nil, requestTimeout: String? = nil, enableFaultInjection: Bool = false
+            idleTimeout: String? = nil, requestTimeout: String? = nil, tlsCertFile: String? = nil,
+            tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil, enableFaultInjection: Bool = false
         ) {
             self.srvPort = srvPort
             self.host = host
@@ -38,6 +45,9 @@ extension Configuration {
             self.shutdownDelay = shutdownDelay
             self.idleTimeout = idleTimeout
             self.requestTimeout = requestTimeout
+            self.tlsCertFile = tlsCertFile
+            self.tlsKeyFile = tlsKeyFile
+            self.tlsClientCAFile = tlsClientCAFile
             self.enableFaultInjection = enableFaultInjection
         }
     }

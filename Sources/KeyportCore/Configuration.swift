@@ -20,6 +20,10 @@ public struct Configuration: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// A request must be complete (headers and body) this long after its first byte, else 408 and close.
     public var requestTimeout: Duration = .seconds(30)
+    /// PEM certificate chain, key and client CA (`--tls-*`); `tls` is `nil` for plain HTTP.
+    public var tls: TLSFiles?
+    /// How often the TLS files are checked for changes (path, inode, size, mtime).
+    public var tlsPollInterval: Duration = .seconds(2)
     /// The accepted range of `--idle-timeout` and `--request-timeout`.
     public static let timeoutRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
@@ -97,6 +101,9 @@ extension Configuration {
         if let raw = value("--request-timeout", flags.requestTimeout) {
             requestTimeout = try Self.duration(raw, flag: "--request-timeout", in: Self.timeoutRange, accepted: timeoutAccepted)
         }
+        tls = try Self.tlsFiles(
+            certificate: value("--tls-cert-file", flags.tlsCertFile), key: value("--tls-key-file", flags.tlsKeyFile),
+            clientCA: value("--tls-client-ca-file", flags.tlsClientCAFile))
         if flags.enableFaultInjection {
             faultInjectionEnabled = true
         } else if let raw = environment[Self.environmentName(of: "--enable-fault-injection")] {
@@ -106,6 +113,30 @@ extension Configuration {
             default:
                 throw ConfigurationError(flag: "--enable-fault-injection", value: raw, accepted: "true or false")
             }
+        }
+    }
+
+    /// Both of certificate and key, or neither; a client CA only with them. The files are read later, by `TLSMaterial`.
+    private static func tlsFiles(certificate: String?, key: String?, clientCA: String?) throws(ConfigurationError) -> TLSFiles? {
+        for (flag, raw) in [("--tls-cert-file", certificate), ("--tls-key-file", key), ("--tls-client-ca-file", clientCA)] {
+            if let raw, raw.isEmpty {
+                throw ConfigurationError(flag: flag, value: raw, accepted: "a path to a PEM file")
+            }
+        }
+        switch (certificate, key) {
+        case (nil, nil):
+            if let clientCA {
+                throw ConfigurationError(
+                    flag: "--tls-client-ca-file", value: clientCA, accepted: "no value unless --tls-cert-file and --tls-key-file are set")
+            }
+            return nil
+        case (let certificate?, let key?):
+            return TLSFiles(certificate: certificate, key: key, clientCA: clientCA)
+        case (nil, let key?):
+            throw ConfigurationError(flag: "--tls-key-file", value: key, accepted: "no value unless --tls-cert-file is set too")
+        case (let certificate?, nil):
+            throw ConfigurationError(
+                flag: "--tls-cert-file", value: certificate, accepted: "no value unless --tls-key-file is set too")
         }
     }
 

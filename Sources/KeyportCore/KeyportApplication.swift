@@ -2,6 +2,7 @@ import CKeyportShims
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import UnixSignals
 
@@ -15,17 +16,28 @@ public final class KeyportApplication: Sendable {
     public let ports: ServedSnapshot
     public let logger: Logger
     public let buildInfo: BuildInfo
+    /// The certificate served when the listener speaks HTTPS, else `nil`.
+    public let tls: TLSCertificateStore?
+    let tlsMetrics: TLSMetrics?
     let threadPool: NIOThreadPool
     /// The OpenAPI description, read once at start; `nil` when the file is not installed.
     let openAPIDocument: [UInt8]?
 
-    public init(configuration: Configuration, logger: Logger, buildInfo: BuildInfo = .current) {
+    /// `tls` is the pair loaded from `configuration.tls` before binding (start-up errors exit there).
+    public init(configuration: Configuration, logger: Logger, buildInfo: BuildInfo = .current, tls: TLSMaterial? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.buildInfo = buildInfo
         metrics = KeyportMetrics(maxKeySize: configuration.maxKeySize, buildInfo: buildInfo)
         readiness = Readiness(metrics: metrics)
         ports = ServedSnapshot(metrics: metrics)
+        if let files = configuration.tls, let tls {
+            self.tls = TLSCertificateStore(files: files, initial: tls)
+            tlsMetrics = TLSMetrics(registry: metrics.registry)
+        } else {
+            self.tls = nil
+            tlsMetrics = nil
+        }
         threadPool = NIOThreadPool.singleton
         let openAPIPath = BundledFiles.path(of: BundledFiles.openAPI)
         openAPIDocument = SmallFile.readBytes(openAPIPath, limit: 1 << 20)
@@ -73,9 +85,19 @@ public final class KeyportApplication: Sendable {
     }
 
     public func makeServer(group: any EventLoopGroup) -> HTTPServer {
-        HTTPServer(
+        var tlsContext: (@Sendable () -> NIOSSLContext)?
+        if let tls { tlsContext = { tls.context } }
+        return HTTPServer(
             configuration: configuration, router: makeRouter(), metrics: metrics, readiness: readiness,
-            group: group, logger: logger)
+            group: group, logger: logger, tlsContext: tlsContext)
+    }
+
+    /// Watches the TLS files when the listener speaks HTTPS.
+    public func makeTLSReloader() -> TLSReloader? {
+        guard let tls, let tlsMetrics else { return nil }
+        return TLSReloader(
+            store: tls, metrics: tlsMetrics, pollInterval: configuration.tlsPollInterval, threadPool: threadPool,
+            logger: logger)
     }
 
     public func makePortsReloader() -> PortsReloader {
@@ -99,12 +121,16 @@ public final class KeyportApplication: Sendable {
         if configuration.faultInjectionEnabled {
             logger.warning("fault injection is enabled: POST /debug/fault, /debug/ready and /debug/ballast are live")
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: reloader, serviceName: "ports-reloader"),
+            .init(service: server, serviceName: "http-server"),
+        ]
+        if let tlsReloader = makeTLSReloader() {
+            services.append(.init(service: tlsReloader, serviceName: "tls-reloader"))
+        }
         let serviceGroup = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: reloader, serviceName: "ports-reloader"),
-                    .init(service: server, serviceName: "http-server"),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await serviceGroup.run()

@@ -5,8 +5,14 @@ import KeyportCore
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "GET a URL; exit 0 when it answers 2xx.")
 
-    @Argument(help: "http://HOST[:PORT]/PATH, e.g. http://127.0.0.1:1123/ready")
+    @Argument(help: "http(s)://HOST[:PORT]/PATH, e.g. http://127.0.0.1:1123/ready")
     var url: String
+
+    @Option(name: .customLong("ca-file"), help: "https: trust the server certificate only when this PEM CA signed it.")
+    var caFile: String?
+
+    @Flag(help: "https: do not verify the server certificate (still encrypted).")
+    var insecure = false
 
     @Option(help: "Give up after this long, e.g. 2s or 500ms.")
     var timeout: String = "2s"
@@ -17,7 +23,8 @@ struct Check: AsyncParsableCommand {
             throw ExitCode(64)
         }
         do {
-            let status = try await HealthCheck.run(url: url, timeout: timeout)
+            let status = try await HealthCheck.run(
+                url: url, timeout: timeout, tls: HealthCheck.TLSOptions(caFile: caFile, insecure: insecure))
             print("\(url): \(status)")
         } catch {
             FileOutput.standardError("keyport check: \(url): \(error)\n")

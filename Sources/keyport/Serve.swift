@@ -18,9 +18,19 @@ struct Serve: AsyncParsableCommand {
             FileOutput.standardError("keyport: \(error)\n")
             throw ExitCode(64)
         }
+        var tls: TLSMaterial?
+        if let files = configuration.tls {
+            do {
+                tls = try TLSMaterial.load(files, now: Int(WallClock.now().secondsSinceEpoch))
+            } catch {
+                // Missing, unreadable, mismatched or expired: one line naming the flag, before anything binds.
+                FileOutput.standardError("keyport: \(error)\n")
+                throw ExitCode(64)
+            }
+        }
         LoggingSystem.bootstrap(configuration.makeLogHandlerFactory())
         let logger = Logger(label: "keyport")
-        let application = KeyportApplication(configuration: configuration, logger: logger)
+        let application = KeyportApplication(configuration: configuration, logger: logger, tls: tls)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: KeyportApplication.eventLoopThreadCount)
         defer { group.shutdownGracefully { _ in } }
         do {

@@ -31,6 +31,15 @@ struct ServeOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("request-timeout"), help: "A started request must be complete within this, else 408 and close, 100ms...1h (default 30s; env KEYPORT_REQUEST_TIMEOUT).")
     var requestTimeout: String?
 
+    @Option(name: .customLong("tls-cert-file"), help: "PEM certificate (chain): serve HTTPS; reloaded when it changes (with --tls-key-file; env KEYPORT_TLS_CERT_FILE).")
+    var tlsCertFile: String?
+
+    @Option(name: .customLong("tls-key-file"), help: "PEM private key of --tls-cert-file (env KEYPORT_TLS_KEY_FILE).")
+    var tlsKeyFile: String?
+
+    @Option(name: .customLong("tls-client-ca-file"), help: "With TLS: require client certificates signed by this PEM CA (mutual TLS; env KEYPORT_TLS_CLIENT_CA_FILE).")
+    var tlsClientCAFile: String?
+
     @Flag(name: .customLong("enable-fault-injection"), help: "Enable the /debug/* fault-injection endpoints (env KEYPORT_ENABLE_FAULT_INJECTION).")
     var enableFaultInjection = false
 
@@ -39,6 +48,7 @@ struct ServeOptions: ParsableArguments, Sendable {
         Configuration.Flags(
             srvPort: srvPort, host: host, maxSize: maxSize, portsFile: portsFile, logLevel: logLevel,
             logFormat: logFormat, shutdownDelay: shutdownDelay, idleTimeout: idleTimeout,
-            requestTimeout: requestTimeout, enableFaultInjection: enableFaultInjection)
+            requestTimeout: requestTimeout, tlsCertFile: tlsCertFile, tlsKeyFile: tlsKeyFile,
+            tlsClientCAFile: tlsClientCAFile, enableFaultInjection: enableFaultInjection)
     }
 }

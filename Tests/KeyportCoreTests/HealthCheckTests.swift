@@ -7,7 +7,9 @@ import Testing
         #expect(try HealthCheck.parse("http://127.0.0.1:1123/ready") == .init(host: "127.0.0.1", port: 1123, path: "/ready"))
         #expect(try HealthCheck.parse("http://keyport") == .init(host: "keyport", port: 80, path: "/"))
         #expect(try HealthCheck.parse("http://[::1]:8080/key/8?encoding=hex") == .init(host: "::1", port: 8080, path: "/key/8?encoding=hex"))
-        for bad in ["https://x/", "ftp://x", "http://", "http://:80/", "http://x:0/", "http://x:99999/", "http://x:port/", "http://[::1/"] {
+        #expect(try HealthCheck.parse("https://keyport:8443/ready") == .init(host: "keyport", port: 8443, path: "/ready", secure: true))
+        #expect(try HealthCheck.parse("https://keyport").port == 443)
+        for bad in ["https://", "ftp://x", "http://", "http://:80/", "http://x:0/", "http://x:99999/", "http://x:port/", "http://[::1/"] {
             #expect(throws: HealthCheck.Failure.self, "\(bad)") { try HealthCheck.parse(bad) }
         }
     }

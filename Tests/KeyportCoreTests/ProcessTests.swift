@@ -79,7 +79,7 @@ import Testing
             let notReady = try KeyportProcess(["check", "http://127.0.0.1:\(server.port)/ready"])
             #expect(try await notReady.exitStatus() == 1)
             #expect(notReady.standardError.contains("503"))
-            let badURL = try KeyportProcess(["check", "https://example.invalid/"])
+            let badURL = try KeyportProcess(["check", "ftp://example.invalid/"])
             #expect(try await badURL.exitStatus() == 1)
             #expect(badURL.standardError.contains("unsupported URL"))
         }

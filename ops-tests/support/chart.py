@@ -20,8 +20,9 @@ KIND_VALUES = REPO / "deploy" / "kind" / "values.yaml"
 RELEASE = "keyport"
 NAMESPACE = "keyport-ns"
 KUBE_VERSIONS = ("1.29.0", "1.33.0")
-# Kinds of the Prometheus Operator: kubernetes-validate has no schema for them.
-OPERATOR_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
+# Kinds of the Prometheus Operator and cert-manager: kubernetes-validate has no schema for them.
+OPERATOR_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule"),
+                  ("cert-manager.io/v1", "Certificate")}
 
 
 def scenarios() -> dict[str, dict[str, Any]]:

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// `keyport check URL`: a GET that succeeds on 2xx, so images need no curl or shell for probes.
@@ -9,6 +10,19 @@ public enum HealthCheck {
         public var host: String
         public var port: Int
         public var path: String
+        /// `https://`: speak TLS.
+        public var secure: Bool = false
+    }
+
+    /// How an `https://` check trusts the server: a CA file (else the system roots), or not at all.
+    public struct TLSOptions: Sendable {
+        public var caFile: String?
+        public var insecure: Bool
+
+        public init(caFile: String? = nil, insecure: Bool = false) {
+            self.caFile = caFile
+            self.insecure = insecure
+        }
     }
 
     public enum Failure: Error, CustomStringConvertible, Equatable {
@@ -19,7 +33,7 @@ public enum HealthCheck {
 
         public var description: String {
             switch self {
-            case .badURL(let url): "unsupported URL \"\(url)\": expected http://HOST[:PORT]/PATH"
+            case .badURL(let url): "unsupported URL \"\(url)\": expected http(s)://HOST[:PORT]/PATH"
             case .status(let code): "answered HTTP \(code)"
             case .connection(let reason): "connection failed: \(reason)"
             case .timeout: "timed out"
@@ -27,15 +41,16 @@ public enum HealthCheck {
         }
     }
 
-    /// Parses `http://host[:port][/path]`; IPv6 hosts in brackets.
+    /// Parses `http(s)://host[:port][/path]`; IPv6 hosts in brackets.
     public static func parse(_ url: String) throws(Failure) -> Target {
-        guard url.hasPrefix("http://") else { throw .badURL(url) }
-        let rest = url.dropFirst("http://".count)
+        let secure = url.hasPrefix("https://")
+        guard secure || url.hasPrefix("http://") else { throw .badURL(url) }
+        let rest = url.dropFirst(secure ? "https://".count : "http://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         let path = slash == rest.endIndex ? "/" : String(rest[slash...])
         var host = Substring(authority)
-        var port = 80
+        var port = secure ? 443 : 80
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { throw .badURL(url) }
             host = authority[authority.index(after: authority.startIndex)..<close]
@@ -50,30 +65,41 @@ public enum HealthCheck {
             port = number
         }
         guard !host.isEmpty, (1...65535).contains(port) else { throw .badURL(url) }
-        return Target(host: String(host), port: port, path: path)
+        return Target(host: String(host), port: port, path: path, secure: secure)
     }
 
     /// Sends one GET and returns the status code when it is 2xx. `timeout` is one deadline for the
-    /// whole exchange: connecting, sending and the response head together.
-    public static func run(url: String, timeout: Duration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton)
-        async throws(Failure) -> UInt
-    {
+    /// whole exchange: connecting, the TLS handshake, sending and the response head together.
+    public static func run(
+        url: String, timeout: Duration, tls: TLSOptions = TLSOptions(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(Failure) -> UInt {
         let target = try parse(url)
+        let sslContext = target.secure ? try clientContext(tls) : nil
         let timeoutAmount = TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9))
         let deadline = NIODeadline.now() + timeoutAmount
         let timedOut = Flag()
         let status: UInt
+        let eventLoop = group.next()
+        // Made before connecting so a failed TLS handshake reaches it with its reason.
+        let promise = eventLoop.makePromise(of: UInt.self)
         do {
-            let channel = try await ClientBootstrap(group: group)
+            let channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(timeoutAmount)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let sslContext {
+                            // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
+                            let isAddress = (try? SocketAddress(ipAddress: target.host, port: 0)) != nil
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : target.host))
+                        }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(StatusCollector(promise: promise))
                     }
                 }
                 .connect(host: target.host, port: target.port)
                 .get()
-            let promise = channel.eventLoop.makePromise(of: UInt.self)
             // What the connect left of the timeout, not a fresh one.
             let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
                 timedOut.value.withLock { $0 = true }
@@ -81,15 +107,14 @@ public enum HealthCheck {
                 channel.close(promise: nil)
             }
             defer { timer.cancel() }
-            try await channel.eventLoop.submit {
-                try channel.pipeline.syncOperations.addHandler(StatusCollector(promise: promise))
-            }.get()
             var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path)
-            head.headers.add(name: "Host", value: target.port == 80 ? target.host : "\(target.host):\(target.port)")
+            let defaultPort = target.secure ? 443 : 80
+            head.headers.add(name: "Host", value: target.port == defaultPort ? target.host : "\(target.host):\(target.port)")
             head.headers.add(name: "User-Agent", value: "keyport-check")
             head.headers.add(name: "Connection", value: "close")
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+            // A failed write means the connection failed; the collector's error says why.
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             do {
                 status = try await promise.futureResult.get()
             } catch {
@@ -100,8 +125,10 @@ public enum HealthCheck {
         } catch let failure as Failure {
             throw failure
         } catch ChannelError.connectTimeout {
+            promise.fail(Failure.timeout)
             throw .timeout
         } catch {
+            promise.fail(error)
             // A write cut short by the deadline's close is a timeout, whatever NIO calls it.
             throw timedOut.value.withLock { $0 } ? .timeout : .connection("\(error)")
         }
@@ -112,6 +139,27 @@ public enum HealthCheck {
     /// Set when the deadline passed, so the errors it causes are reported as the timeout.
     private final class Flag: Sendable {
         let value = Mutex(false)
+    }
+
+    /// A client context trusting `caFile` (else the system roots), or nothing with `insecure`.
+    static func clientContext(_ options: TLSOptions) throws(Failure) -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.applicationProtocols = ["http/1.1"]
+        if options.insecure {
+            configuration.certificateVerification = .none
+        } else if let caFile = options.caFile {
+            do {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw .connection("cannot read the CA file \(caFile): \(error)")
+            }
+        }
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw .connection("\(error)")
+        }
     }
 
     /// Completes with the response status once the head arrives. Bound to its channel's event loop.

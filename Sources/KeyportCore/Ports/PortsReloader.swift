@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CKeyportShims
 import KeyportPorts
 import Logging
@@ -35,23 +30,6 @@ public final class PortsReloader: Service, Sendable {
         self.logger = logger
     }
 
-    /// What identifies one version of the file; `nil` when it cannot be stat'ed.
-    struct FileIdentity: Equatable {
-        var device: UInt64
-        var inode: UInt64
-        var size: Int64
-        var modified: Int64
-        var modifiedNanoseconds: Int64
-
-        static func of(_ path: String) -> FileIdentity? {
-            var info = stat()
-            guard stat(path, &info) == 0 else { return nil }
-            return FileIdentity(
-                device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                modified: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec))
-        }
-    }
-
     public func run() async throws {
         let (triggers, trigger) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
         let initialIdentity = FileIdentity.of(path)
@@ -74,14 +52,8 @@ public final class PortsReloader: Service, Sendable {
                     }
                 }
                 group.addTask { [path = self.path, pollInterval = self.pollInterval] in
-                    var lastSeen = initialIdentity
-                    while true {
-                        try await Task.sleep(for: pollInterval)
-                        let identity = FileIdentity.of(path)
-                        if identity != lastSeen {
-                            lastSeen = identity
-                            trigger.yield("file changed")
-                        }
+                    try await FileIdentity.watch([path], every: pollInterval, since: [initialIdentity]) {
+                        trigger.yield("file changed")
                     }
                 }
                 group.addTask {

@@ -3,6 +3,7 @@ import NIOCore
 import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
@@ -36,11 +37,14 @@ public final class HTTPServer: Service, Sendable {
         var result: Result<SocketAddress, any Error>?
     }
     private let binding = Mutex(Binding())
+    /// TLS: the context for each new connection (the newest certificate); `nil` serves plain HTTP.
+    private let tlsContext: (@Sendable () -> NIOSSLContext)?
 
     public init(
         configuration: Configuration, router: Router, metrics: KeyportMetrics?, readiness: Readiness,
-        group: any EventLoopGroup, logger: Logger
+        group: any EventLoopGroup, logger: Logger, tlsContext: (@Sendable () -> NIOSSLContext)? = nil
     ) {
+        self.tlsContext = tlsContext
         self.configuration = configuration
         self.router = router
         self.metrics = metrics
@@ -98,6 +102,7 @@ public final class HTTPServer: Service, Sendable {
         let quiesce = ServerQuiescingHelper(group: group)
         let router = self.router
         let metrics = self.metrics
+        let tlsContext = self.tlsContext
         let limits = HTTPConnectionHandler.Limits(
             idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9)),
             requestTimeout: .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9)),
@@ -120,6 +125,10 @@ public final class HTTPServer: Service, Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // TLS first, with the context current when the connection is accepted (rotation).
+                        if let tlsContext {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext()))
+                        }
                         try Self.configureConnection(channel, router: router, metrics: metrics, limits: limits)
                     }
                 }
@@ -135,7 +144,7 @@ public final class HTTPServer: Service, Sendable {
             "listening",
             metadata: [
                 "host": "\(address.ipAddress ?? configuration.host)", "port": "\(address.port ?? configuration.port)",
-                "max_key_size": "\(configuration.maxKeySize)",
+                "max_key_size": "\(configuration.maxKeySize)", "scheme": "\(tlsContext == nil ? "http" : "https")",
             ])
 
         // Completed by the quiescing helper once the listener and every connection are closed.

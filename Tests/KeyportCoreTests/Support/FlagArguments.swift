@@ -27,6 +27,9 @@ enum FlagArguments {
             case "--shutdown-delay": flags.shutdownDelay = value
             case "--idle-timeout": flags.idleTimeout = value
             case "--request-timeout": flags.requestTimeout = value
+            case "--tls-cert-file": flags.tlsCertFile = value
+            case "--tls-key-file": flags.tlsKeyFile = value
+            case "--tls-client-ca-file": flags.tlsClientCAFile = value
             case "--enable-fault-injection": flags.enableFaultInjection = true
             default: Issue.record("unknown flag \(name) in a test")
             }

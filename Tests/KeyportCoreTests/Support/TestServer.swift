@@ -15,6 +15,7 @@ struct TestServer {
     static func with(
         _ configure: (inout Configuration) -> Void = { _ in },
         logSink: LogSink = LogSink { _ in },
+        tls: TLSMaterial? = nil,
         _ body: (TestServer) async throws -> Void
     ) async throws {
         var configuration = Configuration()
@@ -23,7 +24,7 @@ struct TestServer {
         configure(&configuration)
         let factory = configuration.makeLogHandlerFactory(sink: logSink)
         let logger = Logger(label: "keyport-test", factory: factory)
-        let application = KeyportApplication(configuration: configuration, logger: logger)
+        let application = KeyportApplication(configuration: configuration, logger: logger, tls: tls)
         let server = application.makeServer(group: MultiThreadedEventLoopGroup.singleton)
         let reloader = application.makePortsReloader()
         let group = ServiceGroup(services: [reloader, server], logger: logger)

@@ -180,6 +180,30 @@ In-cluster address of the bundled Alertmanager, for Prometheus' alerting block.
 The Prometheus configuration. The scrape job is named `keyport` and keeps the pod labels
 `namespace` and `pod`: the rules file relies on both.
 */}}
+{{/*
+TLS: the Secret keyport serves from, the scheme its clients use, and the name they verify.
+*/}}
+{{- define "keyport.tls.secretName" -}}
+{{- .Values.tls.existingSecret | default (printf "%s-tls" (include "keyport.fullname" .)) }}
+{{- end }}
+
+{{- define "keyport.scheme" -}}
+{{- if .Values.tls.enabled }}https{{ else }}http{{ end }}
+{{- end }}
+
+{{- define "keyport.tls.serverName" -}}
+{{- .Values.tls.serverName | default (printf "%s.%s.svc" (include "keyport.fullname" .) .Release.Namespace) }}
+{{- end }}
+
+{{- define "keyport.tests.caMount" -}}
+{{- if and .Values.tls.enabled .Values.tls.caKey -}}
+volumeMounts:
+  - name: tls-ca
+    mountPath: /etc/keyport/tls-ca
+    readOnly: true
+{{- end }}
+{{- end }}
+
 {{- define "keyport.prometheus.config" -}}
 global:
   scrape_interval: {{ .Values.prometheus.scrapeInterval }}
@@ -200,7 +224,15 @@ alerting:
 scrape_configs:
   - job_name: keyport
     metrics_path: /metrics
-    scheme: http
+    scheme: {{ include "keyport.scheme" . }}
+    {{- if .Values.tls.enabled }}
+    # Pod IPs are scraped: the certificate is verified for the Service's name.
+    tls_config:
+      {{- if .Values.tls.caKey }}
+      ca_file: /etc/prometheus/keyport-tls/{{ .Values.tls.caKey }}
+      {{- end }}
+      server_name: {{ include "keyport.tls.serverName" . | quote }}
+    {{- end }}
     kubernetes_sd_configs:
       - role: pod
         namespaces:
