@@ -83,11 +83,25 @@ public enum HealthCheck {
         let eventLoop = group.next()
         // Made before connecting so a failed TLS handshake reaches it with its reason.
         let promise = eventLoop.makePromise(of: UInt.self)
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path)
+        let defaultPort = target.secure ? 443 : 80
+        head.headers.add(name: "Host", value: target.port == defaultPort ? target.host : "\(target.host):\(target.port)")
+        head.headers.add(name: "User-Agent", value: "keyport-check")
+        head.headers.add(name: "Connection", value: "close")
+        let request = head
         do {
             let channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(timeoutAmount)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Armed with the channel, not after `connect` returns: a late resumption of this task
+                        // must not stretch the deadline (one deadline for connect, handshake and answer).
+                        let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
+                            timedOut.value.withLock { $0 = true }
+                            promise.fail(Failure.timeout)
+                            channel.close(promise: nil)
+                        }
+                        promise.futureResult.whenComplete { _ in timer.cancel() }
                         if let sslContext {
                             // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
                             let isAddress = (try? SocketAddress(ipAddress: target.host, port: 0)) != nil
@@ -95,26 +109,11 @@ public enum HealthCheck {
                                 NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : target.host))
                         }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(StatusCollector(promise: promise))
+                        try channel.pipeline.syncOperations.addHandler(StatusCollector(request: request, promise: promise))
                     }
                 }
                 .connect(host: target.host, port: target.port)
                 .get()
-            // What the connect left of the timeout, not a fresh one.
-            let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
-                timedOut.value.withLock { $0 = true }
-                promise.fail(Failure.timeout)
-                channel.close(promise: nil)
-            }
-            defer { timer.cancel() }
-            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path)
-            let defaultPort = target.secure ? 443 : 80
-            head.headers.add(name: "Host", value: target.port == defaultPort ? target.host : "\(target.host):\(target.port)")
-            head.headers.add(name: "User-Agent", value: "keyport-check")
-            head.headers.add(name: "Connection", value: "close")
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            // A failed write means the connection failed; the collector's error says why.
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             do {
                 status = try await promise.futureResult.get()
             } catch {
@@ -129,7 +128,7 @@ public enum HealthCheck {
             throw .timeout
         } catch {
             promise.fail(error)
-            // A write cut short by the deadline's close is a timeout, whatever NIO calls it.
+            // A connect cut short by the deadline's close is a timeout, whatever NIO calls it.
             throw timedOut.value.withLock { $0 } ? .timeout : .connection("\(error)")
         }
         guard (200..<300).contains(status) else { throw .status(status) }
@@ -162,13 +161,24 @@ public enum HealthCheck {
         }
     }
 
-    /// Completes with the response status once the head arrives. Bound to its channel's event loop.
-    private final class StatusCollector: ChannelInboundHandler, RemovableChannelHandler {
+    /// Sends the request as soon as the connection is up (TLS holds it until the handshake is done) and
+    /// completes with the response status once the head arrives. Bound to its channel's event loop.
+    private final class StatusCollector: ChannelDuplexHandler, RemovableChannelHandler {
         typealias InboundIn = HTTPClientResponsePart
+        typealias OutboundIn = HTTPClientRequestPart
+        typealias OutboundOut = HTTPClientRequestPart
+        let request: HTTPRequestHead
         let promise: EventLoopPromise<UInt>
 
-        init(promise: EventLoopPromise<UInt>) {
+        init(request: HTTPRequestHead, promise: EventLoopPromise<UInt>) {
+            self.request = request
             self.promise = promise
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            context.write(wrapOutboundOut(.head(request)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.fireChannelActive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
