@@ -34,6 +34,7 @@ import yaml
 
 import support
 from support import alerting
+from support.dashboard import DASHBOARD, TLS_PANELS, has_data, substitute
 
 DEFAULT_BIN = support.REPO / ".build" / "debug" / "keyport"
 FIRE_TIMEOUT = 60.0
@@ -79,7 +80,6 @@ LIVE_ALERTS = {
     "dashboardURL": "http://localhost:3000/d/keyport/keyport",
     "routing": {"groupWait": "1s", "groupInterval": "1s", "repeatInterval": "1h"},
 }
-DASHBOARD = support.CHART / "files" / "dashboards" / "keyport.json"
 # Longer than every latency bucket keyport's API answers in here, and past the default 250 ms bound.
 DELAY_MS = 400
 CGROUP_LIMIT = 512 * MiB
@@ -514,16 +514,6 @@ STEP_S = 2
 SCRAPE_S = 1
 
 
-def substitute(expr: str, variables: dict[str, str]) -> str:
-    """Grafana's interpolation of $name and ${name} (unknown names are left alone, and then fail)."""
-    return re.sub(r"\$\{?(\w+)\}?", lambda m: variables.get(m.group(1), m.group(0)), expr)
-
-
-def has_data(result: list[dict]) -> bool:
-    values = [v[1] for series in result for v in (series.get("values") or [series["value"]])]
-    return any(v not in ("NaN", "+Inf", "-Inf") for v in values)
-
-
 def test_dashboard_queries_return_live_data(stack: Stack) -> None:
     """Every variable's query returns values; every panel's every query, with the variables substituted
     as Grafana would (All and one instance), is accepted by Prometheus and returns data over the
@@ -587,6 +577,9 @@ def test_dashboard_queries_return_live_data(stack: Stack) -> None:
                     assert then["status"] == "success" and has_data(then["data"]["result"]), \
                         f"{key} showed nothing while {alert} fired: {then}"
                     empty_by_nature.append(f"{panel['title']} (healthy now; data while {alert} fired)")
+                elif panel["title"] in TLS_PANELS:
+                    assert not has_data(result), f"{key}: TLS data from a plain-HTTP keyport? {result}"
+                    empty_by_nature.append(f"{panel['title']} (plain HTTP here; test_chart.py checks it over HTTPS)")
                 elif key in NEED_A_MEMORY_LIMIT and not has_limit:
                     assert not has_data(result), f"{key}: data without a memory limit? {result}"
                     empty_by_nature.append(f"{panel['title']} {target['refId']} (no cgroup memory limit here)")

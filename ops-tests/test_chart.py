@@ -26,7 +26,7 @@ import pytest
 import yaml
 from helm_python import HelmRenderError, HelmValuesError, lint
 
-from support import free_port, keyport_bin, tool
+from support import dashboard, free_port, keyport_bin, tool
 from support.chart import (
     CHART_DIR, KUBE_VERSIONS, NAMESPACE, OPERATOR_KINDS, RELEASE, Rendered, chart, deep_merge,
     env_of, render, scenarios,
@@ -1403,6 +1403,19 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
         (alert,) = wait_for(expiring, 20, "KeyportCertificateExpiringSoon to fire")
         assert alert["labels"]["job"] == "keyport" and alert["labels"]["pod"] == "keyport-tls"
         assert "expires in 1d 23h" in alert["annotations"]["summary"], alert["annotations"]
+
+        # The dashboard's TLS panels, their variables substituted as Grafana would, show this keyport's
+        # certificate (the live dashboard test's keyport serves plain HTTP, where they are empty).
+        tls_queries = [(p["title"], t["expr"]) for p, t in dashboard.targets(dashboard.load()) if p["title"] in dashboard.TLS_PANELS]
+        assert {title for title, _ in tls_queries} == dashboard.TLS_PANELS
+        variables = {"job": "keyport", "instance": ".+", "__rate_interval": "4s"}
+        for title, expr in tls_queries:
+            query = dashboard.substitute(expr, variables)
+            assert "$" not in query, query
+            result = wait_for(lambda: (lambda r: r if dashboard.has_data(r) else None)(series(query)), 20, f"{title}: {query}")
+            if title == "Certificate expires in":
+                (left,) = result
+                assert 2 * 86400 - 900 < float(left["value"][1]) <= 2 * 86400, left
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -13,7 +13,7 @@ import pytest
 
 import support
 
-DASHBOARD = support.CHART / "files" / "dashboards" / "keyport.json"
+from support.dashboard import DASHBOARD
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # Every metric of SPEC.md's table that this build of keyport exports is on the dashboard.
 METRICS = [
@@ -21,7 +21,8 @@ METRICS = [
     "keyport_ports_loads_total", "keyport_ports_load_duration_seconds", "keyport_ports_last_success_timestamp_seconds",
     "keyport_ready", "keyport_build_info", "keyport_memory_limit_bytes", "process_resident_memory_bytes",
     "process_virtual_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
-    "process_start_time_seconds", "ALERTS",
+    "process_start_time_seconds", "keyport_tls_reloads_total", "keyport_tls_certificate_expiry_timestamp_seconds",
+    "ALERTS",
 ]
 
 
@@ -141,7 +142,7 @@ def test_variables_are_defined_and_used(dashboard) -> None:
 
 def test_rows_an_on_call_needs_are_there(dashboard) -> None:
     rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
-    assert rows == ["Service level", "Traffic and errors", "Latency", "Keys", "Ports data", "Targets", "Saturation", "Alerts"]
+    assert rows == ["Service level", "Traffic and errors", "Latency", "Keys", "Ports data", "Targets", "Saturation", "Alerts", "TLS"]
     kinds = {p["title"]: p["type"] for p in content_panels(dashboard)}
     assert kinds["Key lengths served"] == "heatmap"
     text = json.dumps(dashboard["panels"])

@@ -287,6 +287,21 @@ def panels(alerts: dict[str, Any]) -> list[dict[str, Any]]:
                            "{{alertname}} {{alertstate}}")],
                    (14, 59, 10, 6)),
     ]
+    days = alerts["certificateExpiry"]["days"]
+    out.append(row("TLS", 65))
+    out += [
+        stat("Certificate expires in", "Time until the notAfter of the TLS certificate each target serves to new "
+             f"connections (keyport_tls_certificate_expiry_timestamp_seconds); KeyportCertificateExpiringSoon fires "
+             f"below {days} days. No value when keyport serves plain HTTP.", "s",
+             f"min by (instance) (keyport_tls_certificate_expiry_timestamp_seconds{{{SEL}}}) - time()", (0, 66, 8, 6),
+             [("red", None), ("orange", days * 86400), ("green", 2 * days * 86400)]),
+        timeseries("TLS certificate reloads", "Reloads of the certificate and key after their files changed, by "
+                   "result (keyport_tls_reloads_total): a failure keeps the previous pair serving. No value when "
+                   "keyport serves plain HTTP.", "short",
+                   [target("A", f"sum by (instance, result) (increase(keyport_tls_reloads_total{{{SEL}}}[$__rate_interval]))",
+                           "{{instance}} {{result}}")],
+                   (8, 66, 16, 6)),
+    ]
     for number, item in enumerate(out, start=1):
         item["id"] = number
     return out
