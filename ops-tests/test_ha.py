@@ -41,10 +41,12 @@ from support import keyport as hs
 
 # The chart's values, shortened for a 1 s scrape/evaluation loop. notReady.for stays above the
 # shutdown delay: a rolling replacement's draining instance is not ready for that long and must not page.
+# targetDown.for likewise stays above the drain: from the end of the delay, when the instance closes
+# its listener and scrapes fail, until it exits and leaves the targets (5 s fired once on a new machine).
 HA_ALERTS = {
     "errors5xx": {"window": "10s", "for": "5s", "minRequestRate": 1},
     "notReady": {"for": "10s"},
-    "targetDown": {"for": "5s"},
+    "targetDown": {"for": "10s"},
     "targetsAbsent": {"for": "5s"},
     "portsLoad": {"resolution": "1s", "lookback": "10m"},
     "routing": {"groupWait": "1s", "groupInterval": "1s", "repeatInterval": "1h"},

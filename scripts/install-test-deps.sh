@@ -13,11 +13,12 @@ packages=(
   prometheus               # prometheus, promtool
   prometheus-alertmanager  # prometheus-alertmanager, amtool
   haproxy                  # the load balancer of the HA tests (ops-tests/test_ha.py)
+  podman                   # podman-compose config (ops-tests/test_containers.py) calls `podman version`
   python3-venv             # python3 -m venv needs ensurepip, which Debian ships separately
 )
 if $containers; then
   packages+=(
-    podman runc debootstrap slirp4netns fuse-overlayfs uidmap
+    runc debootstrap slirp4netns fuse-overlayfs uidmap
     # podman's network stack on bookworm: netavark finds aardvark-dns by path, and programs the
     # firewall through iptables ("netavark: No such file or directory" without it).
     netavark aardvark-dns iptables
