@@ -34,6 +34,14 @@ mkdir -p "$cache"
 # shellcheck source=dev/containers-conf.sh
 source "$repo/dev/containers-conf.sh"
 use_local_containers_conf "$cache"
+# Services reach each other by name only through netavark's aardvark-dns; on CNI every check that
+# crosses containers would time out instead of saying why.
+backend=$(podman info --format '{{.Host.NetworkBackend}}')
+if [[ $backend != netavark ]]; then
+    echo "compose-smoke: podman's network backend is '$backend', not netavark (CONTAINERS_CONF=$CONTAINERS_CONF):" \
+        "compose services could not resolve each other; set network_backend = \"netavark\" under [network]" >&2
+    exit 2
+fi
 
 started=$SECONDS
 phase_started=$SECONDS

@@ -14,15 +14,16 @@ packages=(
   prometheus-alertmanager  # prometheus-alertmanager, amtool
   haproxy                  # the load balancer of the HA tests (ops-tests/test_ha.py)
   podman                   # podman-compose config (ops-tests/test_containers.py) calls `podman version`
+  # podman's network stack, installed with podman itself. Without netavark in the same apt run, apt
+  # satisfies podman's "container-network-stack" with containernetworking-plugins, podman's first
+  # command then records CNI as this machine's backend for good, and CNI here has no DNS plugin:
+  # compose services cannot resolve each other ("lookup alertmanager ...: no such host").
+  # netavark finds aardvark-dns by path, and programs the firewall through iptables.
+  netavark aardvark-dns iptables
   python3-venv             # python3 -m venv needs ensurepip, which Debian ships separately
 )
 if $containers; then
-  packages+=(
-    runc debootstrap slirp4netns fuse-overlayfs uidmap
-    # podman's network stack on bookworm: netavark finds aardvark-dns by path, and programs the
-    # firewall through iptables ("netavark: No such file or directory" without it).
-    netavark aardvark-dns iptables
-  )
+  packages+=(runc debootstrap slirp4netns fuse-overlayfs uidmap)
 fi
 
 installed() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }
