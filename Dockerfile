@@ -26,12 +26,20 @@ RUN --mount=type=cache,id=keyport-swiftpm-release,target=/src/.build \
     swift build -c release --product keyport --static-swift-stdlib -Xlinker --strip-debug \
     && install -D -m 0755 .build/release/keyport /out/keyport \
     && ! ldd /out/keyport | grep libswift
+# buildah (podman 4) reuses a cached LABEL or ENV layer when only a build argument changed
+# (containers/buildah#2837), so a commit that changed no source got the previous commit's revision.
+# A RUN keys its cache on the arguments: they go through this one into a file the runtime stage copies.
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+ARG SOURCE=""
+RUN printf 'version=%s\nrevision=%s\nsource=%s\n' "$VERSION" "$REVISION" "$SOURCE" >/out/build-info
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
 # `make image` sets these: BuildInfo's release version, git's HEAD and origin remote.
 ARG SOURCE=""
+COPY --from=build /out/build-info /usr/share/keyport/build-info
 LABEL org.opencontainers.image.title="keyport" \
       org.opencontainers.image.description="Key generation and port data service, with Prometheus metrics" \
       org.opencontainers.image.version="${VERSION}" \
