@@ -25,9 +25,11 @@ import Testing
     }
 
     @Test func refusedConnectionsFail() async throws {
-        // Bind then close a socket to find a port nobody listens on.
+        // Bound but not listening: the kernel refuses connections to it. Closing it instead let a
+        // parallel test's listener, or this connect's own source port (a self-connect), take the port,
+        // and the connect then succeeded and timed out (seen once under CI load).
         let (fd, port) = Self.boundSocket()
-        close(fd)
+        defer { close(fd) }
         let error = try await #require(throws: HealthCheck.Failure.self) {
             try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .seconds(2))
         }
