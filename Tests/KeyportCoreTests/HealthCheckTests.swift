@@ -31,7 +31,7 @@ import Testing
         let (fd, port) = Self.boundSocket()
         defer { close(fd) }
         let error = try await #require(throws: HealthCheck.Failure.self) {
-            try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .seconds(2))
+            try await HealthCheck.run(url: "http://127.0.0.1:\(port)/", timeout: .seconds(5))
         }
         guard case .connection = error else {
             Issue.record("expected a connection failure, got \(error)")

@@ -102,6 +102,10 @@ public enum HealthCheck {
                             channel.close(promise: nil)
                         }
                         promise.futureResult.whenComplete { _ in timer.cancel() }
+                        // A refused or reset connection closes the channel before the awaiting task resumes;
+                        // on a busy machine that resumption can come after the deadline, which then named a
+                        // refused connection a timeout.
+                        channel.closeFuture.whenComplete { _ in timer.cancel() }
                         if let sslContext {
                             // SNI takes host names only; an IP address is checked against the certificate's IP SANs.
                             let isAddress = (try? SocketAddress(ipAddress: target.host, port: 0)) != nil
