@@ -20,6 +20,8 @@ public struct Configuration: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// A request must be complete (headers and body) this long after its first byte, else 408 and close.
     public var requestTimeout: Duration = .seconds(30)
+    /// Where spans go; `nil` means tracing is off (no endpoint configured).
+    public var tracing: TracingConfiguration?
     /// The accepted range of `--idle-timeout` and `--request-timeout`.
     public static let timeoutRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
@@ -37,7 +39,9 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
     public var accepted: String
 
     public var description: String {
-        "invalid value \"\(value)\" for \(flag) (env \(Configuration.environmentName(of: flag))): expected \(accepted)"
+        // Standard variables such as OTEL_EXPORTER_OTLP_ENDPOINT have no flag twin.
+        guard flag.hasPrefix("--") else { return "invalid value \"\(value)\" for \(flag): expected \(accepted)" }
+        return "invalid value \"\(value)\" for \(flag) (env \(Configuration.environmentName(of: flag))): expected \(accepted)"
     }
 }
 
@@ -97,6 +101,7 @@ extension Configuration {
         if let raw = value("--request-timeout", options.requestTimeout) {
             requestTimeout = try Self.duration(raw, flag: "--request-timeout", in: Self.timeoutRange, accepted: timeoutAccepted)
         }
+        tracing = try Self.tracing(options: options, environment: environment)
         if options.enableFaultInjection {
             faultInjectionEnabled = true
         } else if let raw = environment[Self.environmentName(of: "--enable-fault-injection")] {

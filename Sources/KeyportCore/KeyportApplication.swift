@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// Wires configuration, state, endpoints and services together. Tests build one with port 0 and call
@@ -71,17 +72,17 @@ public final class KeyportApplication: Sendable {
         return router
     }
 
-    public func makeServer(group: any EventLoopGroup) -> HTTPServer {
+    public func makeServer(group: any EventLoopGroup, tracer: (any Tracer)? = nil) -> HTTPServer {
         HTTPServer(
             configuration: configuration, router: makeRouter(), metrics: metrics, readiness: readiness,
-            group: group, logger: logger)
+            group: group, logger: logger, tracer: tracer.map { RequestTracer(tracer: $0, logger: logger) })
     }
 
-    public func makePortsReloader() -> PortsReloader {
+    public func makePortsReloader(tracer: (any Tracer)? = nil) -> PortsReloader {
         PortsReloader(
             path: configuration.portsFile ?? BundledFiles.path(of: BundledFiles.samplePorts),
             store: ports, readiness: readiness, metrics: metrics,
-            pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger)
+            pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger, tracer: tracer)
     }
 
     /// One event loop per CPU this process may use: NIO's own count follows cgroup quotas but not the
@@ -93,17 +94,24 @@ public final class KeyportApplication: Sendable {
 
     /// Runs until SIGTERM/SIGINT (graceful) or a service fails. SIGHUP reloads the ports file.
     public func run(group: any EventLoopGroup) async throws {
-        let server = makeServer(group: group)
-        let reloader = makePortsReloader()
+        let tracing = try configuration.tracing.map { try TracingBackend(configuration: $0, metrics: metrics, buildInfo: buildInfo) }
+        let server = makeServer(group: group, tracer: tracing?.tracer)
+        let reloader = makePortsReloader(tracer: tracing?.tracer)
         if configuration.faultInjectionEnabled {
             logger.warning("fault injection is enabled: POST /debug/fault, /debug/ready and /debug/ballast are live")
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: reloader, serviceName: "ports-reloader"),
+            .init(service: server, serviceName: "http-server"),
+        ]
+        if let tracing {
+            // First in the group, so last to stop: it flushes the spans of the requests drained before it.
+            services.insert(.init(service: tracing.service, serviceName: "tracing"), at: 0)
+            logger.notice("tracing on: exporting spans over OTLP/HTTP")
+        }
         let serviceGroup = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: reloader, serviceName: "ports-reloader"),
-                    .init(service: server, serviceName: "http-server"),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await serviceGroup.run()

@@ -30,6 +30,12 @@ public struct ServeOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("request-timeout"), help: "A started request must be complete within this, else 408 and close, 100ms...1h (default 30s; env KEYPORT_REQUEST_TIMEOUT).")
     public var requestTimeout: String?
 
+    @Option(name: .customLong("otlp-endpoint"), help: "OTLP/HTTP base URL for traces, e.g. http://127.0.0.1:4318 (default: tracing off; env KEYPORT_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT).")
+    public var otlpEndpoint: String?
+
+    @Option(name: .customLong("trace-sample-ratio"), help: "Share of new traces sampled, 0...1; a caller's decision wins (default 1.0; env KEYPORT_TRACE_SAMPLE_RATIO, or OTEL_TRACES_SAMPLER_ARG).")
+    public var traceSampleRatio: String?
+
     @Flag(name: .customLong("enable-fault-injection"), help: "Enable the /debug/* fault-injection endpoints (env KEYPORT_ENABLE_FAULT_INJECTION).")
     public var enableFaultInjection = false
 

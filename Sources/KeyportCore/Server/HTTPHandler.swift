@@ -9,10 +9,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let router: Router
     private let metrics: KeyportMetrics?
+    private let tracer: RequestTracer?
 
-    init(router: Router, metrics: KeyportMetrics?) {
+    init(router: Router, metrics: KeyportMetrics?, tracer: RequestTracer? = nil) {
         self.router = router
         self.metrics = metrics
+        self.tracer = tracer
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -21,6 +23,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.triggerUserOutboundEvent(RequestTimeoutHandler.RequestReceived(), promise: nil)
         let request = Request(method: full.head.method, uri: full.head.uri, headers: full.head.headers, body: full.body)
         let match = router.match(request)
+        // Tracing hook 1 of 2: the server span starts as the request arrives (off: a nil check, nothing built).
+        let span = tracer?.start(full.head, route: match.template, localAddress: context.channel.localAddress)
         let reply: Reply
         if let handler = match.handler {
             do {
@@ -34,7 +38,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let head = full.head
         switch reply {
         case .now(let response):
-            write(response, for: head, route: match.template, start: start, context: context)
+            write(response, for: head, route: match.template, start: start, span: span, context: context)
         case .later(let future):
             let route = match.template
             let boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -45,14 +49,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .success(let value): response = value
                 case .failure: response = HTTPError(.internalServerError, "internal error").response
                 }
-                boundSelf.value.write(response, for: head, route: route, start: start, context: boundContext.value)
+                boundSelf.value.write(response, for: head, route: route, start: start, span: span, context: boundContext.value)
             }
         }
     }
 
     private func write(
         _ response: Response, for request: HTTPRequestHead, route: String, start: ContinuousClock.Instant,
-        context: ChannelHandlerContext
+        span: ServerSpan?, context: ChannelHandlerContext
     ) {
         // NIO's encoder sends a response to CONNECT without a body or length, so only closing frames it.
         let keepAlive = request.isKeepAlive && request.method != .CONNECT
@@ -68,6 +72,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
         metrics?.recordRequest(method: request.method, route: route, status: response.status, duration: start.duration(to: .now))
+        // Tracing hook 2 of 2: the span ends once its response is written.
+        span?.end(status: response.status)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -29,10 +29,11 @@ public final class HTTPServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let bound: EventLoopPromise<SocketAddress>
+    private let tracer: RequestTracer?
 
     public init(
         configuration: Configuration, router: Router, metrics: KeyportMetrics?, readiness: Readiness,
-        group: any EventLoopGroup, logger: Logger
+        group: any EventLoopGroup, logger: Logger, tracer: RequestTracer? = nil
     ) {
         self.configuration = configuration
         self.router = router
@@ -41,6 +42,7 @@ public final class HTTPServer: Service, Sendable {
         self.group = group
         self.logger = logger
         self.bound = group.next().makePromise()
+        self.tracer = tracer
     }
 
     /// The address the server listens on, once bound (useful with port 0).
@@ -50,6 +52,7 @@ public final class HTTPServer: Service, Sendable {
         let quiesce = ServerQuiescingHelper(group: group)
         let router = self.router
         let metrics = self.metrics
+        let tracer = self.tracer
         let idleTimeout = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9))
         let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
         let channel: Channel
@@ -80,7 +83,7 @@ public final class HTTPServer: Service, Sendable {
                             withDecoderLimitConfiguration: Self.decoderLimits)
                         try pipeline.addHandler(ProtocolErrorResponder(metrics: metrics))
                         try pipeline.addHandler(NIOHTTPServerRequestAggregator(maxContentLength: Self.maxBodyBytes))
-                        try pipeline.addHandler(HTTPHandler(router: router, metrics: metrics))
+                        try pipeline.addHandler(HTTPHandler(router: router, metrics: metrics, tracer: tracer))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
