@@ -29,7 +29,10 @@ COMPOSE = REPO / "compose.yaml"
 PROMETHEUS_CONFIG = REPO / "deploy/prometheus/prometheus.yml"
 RULES_FILE = REPO / "deploy/prometheus/keyport.rules.yaml"
 ALERTMANAGER_CONFIG = REPO / "deploy/alertmanager/alertmanager.yml"
-IMAGE_VARIABLES = ("KEYPORT_IMAGE", "SWIFT_IMAGE", "RUNTIME_IMAGE", "PROMETHEUS_IMAGE", "ALERTMANAGER_IMAGE")
+IMAGE_VARIABLES = (
+    "KEYPORT_IMAGE", "SWIFT_IMAGE", "RUNTIME_IMAGE", "PROMETHEUS_IMAGE", "ALERTMANAGER_IMAGE", "JAEGER_IMAGE",
+    "KEYPORT_OTLP_ENDPOINT", "KEYPORT_TRACE_SAMPLE_RATIO",
+)
 
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -301,6 +304,22 @@ def test_compose_images_and_ports_are_overridable(compose_bin: str):
     assert services["prometheus"]["image"] == "example.test/prometheus:9"
     assert services["alertmanager"]["image"] == "example.test/alertmanager:9"
     assert services["keyport"]["ports"][0]["published"] == "21123"
+
+
+def test_compose_tracing_profile_adds_a_pinned_jaeger_and_nothing_else_changes(compose_bin: str):
+    plain = compose_model(compose_bin)
+    assert "jaeger" not in plain["services"]
+    assert plain["services"]["keyport"]["environment"]["KEYPORT_OTLP_ENDPOINT"] == ""  # empty: tracing off
+    traced = compose_model(compose_bin, COMPOSE_PROFILES="tracing", KEYPORT_OTLP_ENDPOINT="http://jaeger:4318")
+    jaeger = traced["services"]["jaeger"]
+    assert PINNED_IMAGE.match(jaeger["image"]) and "all-in-one" in jaeger["image"], jaeger["image"]
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    assert [(p["target"], p.get("published")) for p in jaeger["ports"]] == [(16686, "16686")]
+    assert traced["services"]["keyport"]["environment"]["KEYPORT_OTLP_ENDPOINT"] == "http://jaeger:4318"
+    assert {k: v for k, v in traced["services"].items() if k != "jaeger"}.keys() == plain["services"].keys()
+    overridden = compose_model(compose_bin, COMPOSE_PROFILES="tracing", JAEGER_IMAGE="example.test/jaeger:9", JAEGER_UI_PORT="26686")
+    assert overridden["services"]["jaeger"]["image"] == "example.test/jaeger:9"
+    assert overridden["services"]["jaeger"]["ports"][0]["published"] == "26686"
 
 
 def test_compose_keyport_is_read_only_non_root_and_checked_by_keyport(compose_bin: str):
