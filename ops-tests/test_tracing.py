@@ -3,7 +3,7 @@ the protobuf export requests with `opentelemetry-proto`, as a collector (or Jaeg
 
 Checked: server spans with and without `traceparent` (trace id, parent span id, name, kind, HTTP
 attributes), parent-based sampling both ways, error status on 5xx, the ports load span at start and a
-failed SIGHUP reload span with the error offset, log lines carrying the span's trace_id/span_id, the
+failed SIGHUP reload span with the error offset, a file-change reload span, log lines carrying the span's trace_id/span_id, the
 server answering while the receiver is down with `keyport_trace_spans_dropped_total` rising, and
 SIGTERM flushing spans still queued. Needs the built binary (`swift build`, or KEYPORT_BIN).
 """
@@ -313,3 +313,19 @@ def test_sigterm_flushes_the_spans_still_queued(receiver, ports_file):
         server.stop()
     assert len(receiver.find(name="GET /key/{length}")) == 10
     assert len(receiver.find(name="ports.load")) == 1
+
+
+def test_a_changed_file_reloads_in_its_own_span_with_the_new_counts(receiver, ports_file):
+    with hs.Keyport("--otlp-endpoint", receiver.endpoint, "--ports-file", str(ports_file), env=FAST_EXPORT) as server:
+        receiver.wait_for(name="ports.load")
+        records = json.loads(PORTS_JSON.read_text())
+        kept = dict(list(records.items())[:2])
+        ports_file.write_text(json.dumps(kept))
+        # The file is polled every 10 s (path, inode, size, mtime).
+        reload = receiver.wait_for(timeout=30, name="ports.reload")
+        assert reload["attributes"]["keyport.ports.trigger"] == "file changed"
+        assert reload["attributes"]["keyport.ports.records"] == 2
+        assert reload["attributes"]["keyport.ports.bytes"] == ports_file.stat().st_size
+        assert reload["status"] != STATUS_CODE_ERROR
+        assert reload["trace_id"] != receiver.find(name="ports.load")[0]["trace_id"]
+        assert get(server.port, f"/ports/{next(iter(kept))}").status == 200
