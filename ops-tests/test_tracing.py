@@ -5,7 +5,8 @@ Checked: server spans with and without `traceparent` (trace id, parent span id, 
 attributes), parent-based sampling both ways, error status on 5xx, the ports load span at start, a
 failed SIGHUP reload span with the error offset and a file-change reload span, log lines carrying
 the span's trace_id/span_id, the server answering while the receiver is down with
-`keyport_trace_spans_dropped_total` rising, and SIGTERM flushing spans still queued. Needs the built binary (`swift build`, or KEYPORT_BIN).
+`keyport_trace_spans_dropped_total` rising, and SIGTERM flushing spans still queued.
+Needs the built binary (`swift build`, or KEYPORT_BIN).
 """
 from __future__ import annotations
 
