@@ -19,6 +19,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -42,11 +43,13 @@ def attribute_value(value) -> object:
 
 
 class Receiver:
-    """POST /v1/traces → decoded spans, kept in arrival order; answers like a collector (200, protobuf)."""
+    """POST /v1/traces → decoded spans, kept in arrival order; answers like a collector (200, protobuf),
+    after `delay` seconds when it plays a slow one."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.spans: list[dict] = []
         self.requests = 0
+        self.delay = delay
         self.lock = threading.Lock()
         receiver = self
 
@@ -58,6 +61,7 @@ class Receiver:
                     return
                 export = ExportTraceServiceRequest()
                 export.ParseFromString(body)
+                time.sleep(receiver.delay)
                 receiver.add(export)
                 reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
@@ -299,6 +303,26 @@ def test_with_the_receiver_down_the_server_answers_and_counts_dropped_spans(port
         support.wait_until(
             lambda: hs.metric_sum(server.metrics(), "keyport_trace_spans_dropped_total") >= before + 20, 30,
             what="the counter to rise with more requests")
+
+
+def test_with_a_slow_receiver_requests_stay_fast_and_overflow_is_counted(ports_file):
+    slow = Receiver(delay=2.0)
+    # A queue of 10 spans exported 5 at a time, each export taking 2 s: most of 100 spans cannot fit.
+    env = {**FAST_EXPORT, "OTEL_BSP_MAX_QUEUE_SIZE": "10", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "5"}
+    try:
+        with hs.Keyport("--otlp-endpoint", slow.endpoint, "--ports-file", str(ports_file), env=env) as server:
+            slowest = 0.0
+            for _ in range(100):
+                started = time.perf_counter()
+                assert get(server.port, "/key/32").status == 200
+                slowest = max(slowest, time.perf_counter() - started)
+            assert slowest < 1.0, f"a request took {slowest:.2f} s while the receiver takes 2 s per export"
+            support.wait_until(
+                lambda: hs.metric_sum(server.metrics(), "keyport_trace_spans_dropped_total") >= 50, 30,
+                what="queue-full drops to be counted")
+            support.wait_until(lambda: slow.find(name="GET /key/{length}"), 30, what="some spans still exported")
+    finally:
+        slow.close()
 
 
 def test_sigterm_flushes_the_spans_still_queued(receiver, ports_file):
