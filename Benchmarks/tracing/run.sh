@@ -5,6 +5,7 @@
 #
 #   Benchmarks/tracing/run.sh BASE_BINARY TRACING_BINARY [ROUNDS] [SECONDS]
 #
+# CPU time per request: ABCPU=1 Benchmarks/tracing/run.sh ... (see abcpu.py).
 # Both binaries release builds (swift build -c release). Needs wrk (Debian) and python3.
 set -eu
 base=$1
@@ -12,7 +13,9 @@ traced=$2
 rounds=${3:-5}
 seconds=${4:-6}
 here=$(cd "$(dirname "$0")" && pwd)
+# ABCPU=1: abcpu.py (also CPU time per request, alternating order) instead of abwrk.py.
 abwrk=${ABWRK:-$here/../../../shared/perf/abwrk.py}
+[ "${ABCPU:-0}" = 1 ] && abwrk=$here/abcpu.py
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sink_port=$(free_port)
 python3 "$here/otlp_sink.py" "$sink_port" &
