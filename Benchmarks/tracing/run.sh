@@ -20,7 +20,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 sink_port=$(free_port)
 python3 "$here/otlp_sink.py" "$sink_port" &
 sink=$!
-trap 'kill $sink' EXIT
+trap 'kill $sink; wait $sink' EXIT
 port_a=$(free_port)
 port_b=$(free_port)
 serve() { echo "$1 --host 127.0.0.1 --srv-port $2 --log-level error $3"; }
