@@ -135,7 +135,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         // NIO's encoder sent a response to CONNECT without a body or length, so only closing frames it.
         let keepAlive = requestHead.isKeepAlive && requestHead.method != .CONNECT && !quiescing
         // The server span starts once the request is routed and ends when its response is written (`write`);
-        // with tracing off this nil check is all a request pays.
+        // with tracing off a request pays this nil check and that one, nothing else.
         let span = tracer?.start(requestHead, route: match.template, localAddress: context.channel.localAddress)
         let exchange = Exchange(
             method: requestHead.method, version: requestHead.version, keepAlive: keepAlive,

@@ -5,7 +5,7 @@ import Tracing
 
 /// Starts one server span per request with the HTTP semantic-convention attributes, continuing the
 /// caller's trace from `traceparent`/`tracestate`. The connection handler holds an optional one: with
-/// tracing off it is `nil` and a request pays one nil check.
+/// tracing off it is `nil` and a request pays a nil check here and one where its span would end.
 public struct RequestTracer: Sendable {
     let tracer: any Tracer
     let logger: Logger
