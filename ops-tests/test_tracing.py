@@ -5,7 +5,8 @@ Checked: server spans with and without `traceparent` (trace id, parent span id, 
 attributes), parent-based sampling both ways, error status on 5xx, the ports load span at start, a
 failed SIGHUP reload span with the error offset and a file-change reload span, log lines carrying
 the span's trace_id/span_id, the server answering while the receiver is down with
-`keyport_trace_spans_dropped_total` rising, and SIGTERM flushing spans still queued.
+`keyport_trace_spans_dropped_total` rising, SIGTERM flushing spans still queued, and pipelined requests
+(HEAD among them) with one span each, ended in order, while a request refused with 408 has none.
 Needs the built binary (`swift build`, or KEYPORT_BIN).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import tempfile
 import time
 
@@ -274,3 +276,31 @@ def test_a_changed_file_reloads_in_its_own_span_with_the_new_counts(receiver, po
         assert reload["status"] != STATUS_CODE_ERROR
         assert reload["trace_id"] != receiver.find(name="ports.load")[0]["trace_id"]
         assert get(server.port, f"/ports/{next(iter(kept))}").status == 200
+
+
+def test_pipelined_requests_get_one_span_each_ended_in_order_and_refused_ones_none(receiver, ports_file):
+    with hs.Keyport(
+        "--otlp-endpoint", receiver.endpoint, "--request-timeout", "300ms", "--ports-file", str(ports_file), env=FAST_EXPORT
+    ) as server:
+        receiver.wait_for(name="ports.load")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"GET /key/8 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"GET /ports/DEHAM HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := sock.recv(65536):  # the last request says close
+                data += chunk
+        assert re.findall(rb"HTTP/1.1 (\d{3}) ", data) == [b"200", b"200", b"200"]
+        last = receiver.wait_for(name="GET /ports/{id}")
+        first = receiver.wait_for(name="GET /key/{length}")
+        head = receiver.wait_for(name="HEAD /health")
+        assert head["attributes"]["http.request.method"] == "HEAD" and head["attributes"]["http.route"] == "/health"
+        assert first["end"] <= head["end"] <= last["end"]
+        assert len({first["trace_id"], head["trace_id"], last["trace_id"]}) == 3  # three root spans
+        served = len(receiver.find(kind=SPAN_KIND_SERVER))
+        # A request that never completes gets a 408 from the connection handler, before routing: no span.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"GET /key/8 HTTP/1.1\r\nHost: x\r\n")
+            assert hs.read_response(sock).status == 408
+        assert get(server.port, "/health").status == 200
+        receiver.wait_for(name="GET /health")
+        assert len(receiver.find(kind=SPAN_KIND_SERVER)) == served + 1

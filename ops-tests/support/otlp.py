@@ -74,6 +74,8 @@ class Receiver:
                             "kind": span.kind,
                             "status": span.status.code,
                             "status_message": span.status.message,
+                            "start": span.start_time_unix_nano,
+                            "end": span.end_time_unix_nano,
                             "attributes": {a.key: attribute_value(a.value) for a in span.attributes},
                             "resource": resource,
                         })
