@@ -197,6 +197,11 @@ def test_scenarios_pass_the_schema(scenario):
     ({"alertmanager": {"secrets": {"a/b": "x"}}}, "/alertmanager/secrets", ""),
     ({"autoscaling": {"targetCPUUtilizationPercentage": 150}}, "/autoscaling/targetCPUUtilizationPercentage", "maximum"),
     ({"resources": {"limits": {"memory": "lots"}}}, "/resources/limits/memory", ""),
+    ({"tracing": {"endpoint": "collector:4318"}}, "/tracing/endpoint", "pattern"),
+    ({"tracing": {"sampleRatio": 1.5}}, "/tracing/sampleRatio", "maximum"),
+    ({"tracing": {"sampleRatio": -0.1}}, "/tracing/sampleRatio", "minimum"),
+    ({"tracing": {"resourceAttributes": {"team": "a,b"}}}, "/tracing/resourceAttributes", ""),
+    ({"tracing": {"sampler": "always_on"}}, "/tracing", "'sampler' not allowed"),
 ])
 def test_schema_refuses_bad_values(values, where, what):
     with pytest.raises(HelmValuesError) as err:
@@ -446,6 +451,39 @@ def test_server_values_become_keyport_environment():
     assert env["KEYPORT_SRV_PORT"] == "8080" and env["TZ"] == "UTC" and env["KEYPORT_REQUEST_TIMEOUT"] == "10s"
     assert c["ports"][0]["containerPort"] == 8080 and c["args"] == ["--log-level", "trace"]
     assert r.get("Service", FULLNAME)["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_tracing_is_off_by_default(default):
+    env = env_of(container(keyport_deployment(default), "keyport"))
+    assert not [name for name in env if name.startswith(("OTEL_", "KEYPORT_OTLP", "KEYPORT_TRACE", "K8S_"))]
+
+
+def test_tracing_values_become_otel_environment_with_the_pod_from_the_downward_api():
+    r = render({"tracing": {"endpoint": "http://otel-collector.observability:4318", "sampleRatio": 0.05,
+                            "serviceName": "keyport-eu", "resourceAttributes": {"deployment.environment": "prod"}}})
+    entries = container(keyport_deployment(r), "keyport")["env"]
+    env = {e["name"]: e for e in entries}
+    assert env["KEYPORT_OTLP_ENDPOINT"]["value"] == "http://otel-collector.observability:4318"
+    assert env["KEYPORT_TRACE_SAMPLE_RATIO"]["value"] == "0.05"
+    assert env["OTEL_SERVICE_NAME"]["value"] == "keyport-eu"
+    assert env["K8S_POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["K8S_NAMESPACE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["K8S_NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
+    assert env["OTEL_RESOURCE_ATTRIBUTES"]["value"] == (
+        "k8s.pod.name=$(K8S_POD_NAME),k8s.namespace.name=$(K8S_NAMESPACE_NAME),k8s.node.name=$(K8S_NODE_NAME),"
+        "deployment.environment=prod")
+    # Kubernetes expands $(NAME) only for variables defined earlier in the list.
+    names = [e["name"] for e in entries]
+    assert max(names.index(n) for n in ("K8S_POD_NAME", "K8S_NAMESPACE_NAME", "K8S_NODE_NAME")) < names.index("OTEL_RESOURCE_ATTRIBUTES")
+    # Ratio 1 and 0 render as numbers keyport accepts.
+    for ratio, text in ((1, "1"), (0, "0")):
+        r = render({"tracing": {"endpoint": "http://c:4318", "sampleRatio": ratio}})
+        assert env_of(container(keyport_deployment(r), "keyport"))["KEYPORT_TRACE_SAMPLE_RATIO"] == text
+    # Beside TLS: both sets of variables; the collector may be HTTPS too.
+    r = render({"tls": {"enabled": True, "existingSecret": "mine"}, "tracing": {"endpoint": "https://collector:4318"}})
+    env = env_of(container(keyport_deployment(r), "keyport"))
+    assert env["KEYPORT_TLS_CERT_FILE"].endswith("/tls.crt")
+    assert env["KEYPORT_OTLP_ENDPOINT"] == "https://collector:4318"
 
 
 def test_pdb_and_hpa(default):

@@ -29,7 +29,11 @@ COMPOSE = REPO / "compose.yaml"
 PROMETHEUS_CONFIG = REPO / "deploy/prometheus/prometheus.yml"
 RULES_FILE = REPO / "deploy/prometheus/keyport.rules.yaml"
 ALERTMANAGER_CONFIG = REPO / "deploy/alertmanager/alertmanager.yml"
-IMAGE_VARIABLES = ("KEYPORT_IMAGE", "SWIFT_IMAGE", "RUNTIME_IMAGE", "PROMETHEUS_IMAGE", "ALERTMANAGER_IMAGE", "GRAFANA_IMAGE")
+# Variables compose.yaml reads, dropped from the caller's environment so the tests see the defaults.
+IMAGE_VARIABLES = (
+    "KEYPORT_IMAGE", "SWIFT_IMAGE", "RUNTIME_IMAGE", "PROMETHEUS_IMAGE", "ALERTMANAGER_IMAGE", "GRAFANA_IMAGE",
+    "JAEGER_IMAGE", "KEYPORT_OTLP_ENDPOINT", "KEYPORT_TRACE_SAMPLE_RATIO",
+)
 
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -316,6 +320,24 @@ def test_compose_images_and_ports_are_overridable(compose_bin: str):
     assert services["keyport"]["ports"][0]["published"] == "21123"
 
 
+def test_compose_tracing_profile_adds_a_pinned_jaeger_and_nothing_else_changes(compose_bin: str):
+    plain = compose_model(compose_bin)
+    assert "jaeger" not in plain["services"]
+    assert plain["services"]["keyport"]["environment"]["KEYPORT_OTLP_ENDPOINT"] == ""  # empty: tracing off
+    traced = compose_model(compose_bin, profiles=("tracing",), KEYPORT_OTLP_ENDPOINT="http://jaeger:4318")
+    jaeger = traced["services"]["jaeger"]
+    assert PINNED_IMAGE.match(jaeger["image"]) and "all-in-one" in jaeger["image"], jaeger["image"]
+    assert jaeger["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    assert [(p["target"], p.get("published")) for p in jaeger["ports"]] == [(16686, "16686")]
+    assert traced["services"]["keyport"]["environment"]["KEYPORT_OTLP_ENDPOINT"] == "http://jaeger:4318"
+    assert jaeger["profiles"] == ["tracing"]
+    assert set(traced["services"]) == set(plain["services"]) | {"jaeger"}
+    assert "grafana" not in traced["services"]
+    overridden = compose_model(compose_bin, profiles=("tracing",), JAEGER_IMAGE="example.test/jaeger:9", JAEGER_UI_PORT="26686")
+    assert overridden["services"]["jaeger"]["image"] == "example.test/jaeger:9"
+    assert overridden["services"]["jaeger"]["ports"][0]["published"] == "26686"
+
+
 def test_compose_keyport_is_read_only_non_root_and_checked_by_keyport(compose_bin: str):
     keyport = compose_model(compose_bin)["services"]["keyport"]
     assert keyport["read_only"] is True
@@ -426,7 +448,7 @@ def test_compose_grafana_profile_is_optional_pinned_and_overridable(compose_bin:
 
 
 def test_podman_compose_without_the_profile_starts_only_the_three_services():
-    """The smoke (scripts/compose-smoke.sh) runs podman-compose without the profile: no Grafana image needed."""
+    """The smoke (scripts/compose-smoke.sh) runs podman-compose without a profile: no Grafana or Jaeger image needed."""
     podman_compose = Path(sys.executable).parent / "podman-compose"
     assert podman_compose.exists(), "podman-compose not in the venv: make venv"
     plain = run([str(podman_compose), "-f", str(COMPOSE), "config"], cwd=REPO, env=compose_env())
@@ -434,6 +456,9 @@ def test_podman_compose_without_the_profile_starts_only_the_three_services():
     assert set(yaml.safe_load(plain.stdout)["services"]) == {"keyport", "prometheus", "alertmanager"}
     with_profile = run([str(podman_compose), "-f", str(COMPOSE), "--profile", "grafana", "config"], cwd=REPO, env=compose_env())
     assert "grafana" in yaml.safe_load(with_profile.stdout)["services"]
+    with_tracing = run([str(podman_compose), "-f", str(COMPOSE), "--profile", "tracing", "config"], cwd=REPO, env=compose_env())
+    assert with_tracing.returncode == 0, with_tracing.stderr
+    assert set(yaml.safe_load(with_tracing.stdout)["services"]) == {"keyport", "prometheus", "alertmanager", "jaeger"}
 
 
 def test_grafana_is_provisioned_with_the_stack_prometheus_and_the_charts_dashboard(compose_bin: str):

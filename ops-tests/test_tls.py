@@ -18,6 +18,7 @@ import pytest
 
 import support
 from support import keyport as hs
+from support import otlp
 
 pytestmark = [
     pytest.mark.skipif(support.keyport_bin() is None, reason="no keyport binary: run `make build`"),
@@ -279,6 +280,28 @@ def test_environment_twins_serve_tls(pki, server):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_spans_of_requests_over_tls_say_https_and_the_local_address(pki, server):
+    """Tracing beside TLS: the server span sits behind the TLS handler and still sees the TCP connection."""
+    receiver = otlp.Receiver()
+    try:
+        s = server(*tls_args(pki), "--otlp-endpoint", receiver.endpoint)
+        with s.connect() as sock:
+            # Two on one connection: each is its own span, in order.
+            assert s.get("/key/16", sock).status == 200
+            assert s.get("/ports/nope", sock).status == 404
+        span = receiver.wait_for(name="GET /key/{length}")
+        assert span["kind"] == otlp.SPAN_KIND_SERVER
+        attributes = span["attributes"]
+        assert attributes["url.scheme"] == "https"
+        assert (attributes["server.address"], attributes["server.port"]) == ("127.0.0.1", s.port)
+        assert attributes["network.protocol.version"] == "1.1"
+        assert attributes["http.response.status_code"] == 200
+        missing = receiver.wait_for(name="GET /ports/{id}")
+        assert missing["attributes"]["http.response.status_code"] == 404 and missing["attributes"]["url.scheme"] == "https"
+    finally:
+        receiver.close()
 
 
 class NewConnectionLoop:

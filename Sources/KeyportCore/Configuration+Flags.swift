@@ -27,6 +27,10 @@ extension Configuration {
         public var tlsKeyFile: String?
         /// `--tls-client-ca-file`
         public var tlsClientCAFile: String?
+        /// `--otlp-endpoint`
+        public var otlpEndpoint: String?
+        /// `--trace-sample-ratio`
+        public var traceSampleRatio: String?
         /// `--enable-fault-injection` (a switch: present or not)
         public var enableFaultInjection: Bool
 
@@ -34,7 +38,8 @@ extension Configuration {
             srvPort: String? = nil, host: String? = nil, maxSize: String? = nil, portsFile: String? = nil,
             logLevel: String? = nil, logFormat: String? = nil, shutdownDelay: String? = nil,
             idleTimeout: String? = nil, requestTimeout: String? = nil, tlsCertFile: String? = nil,
-            tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil, enableFaultInjection: Bool = false
+            tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil, otlpEndpoint: String? = nil,
+            traceSampleRatio: String? = nil, enableFaultInjection: Bool = false
         ) {
             self.srvPort = srvPort
             self.host = host
@@ -48,6 +53,8 @@ extension Configuration {
             self.tlsCertFile = tlsCertFile
             self.tlsKeyFile = tlsKeyFile
             self.tlsClientCAFile = tlsClientCAFile
+            self.otlpEndpoint = otlpEndpoint
+            self.traceSampleRatio = traceSampleRatio
             self.enableFaultInjection = enableFaultInjection
         }
     }

@@ -24,6 +24,8 @@ public struct Configuration: Sendable, Equatable {
     public var tls: TLSFiles?
     /// How often the TLS files are checked for changes (path, inode, size, mtime).
     public var tlsPollInterval: Duration = .seconds(2)
+    /// Where spans go; `nil` means tracing is off (no endpoint configured).
+    public var tracing: TracingConfiguration?
     /// The accepted range of `--idle-timeout` and `--request-timeout`.
     public static let timeoutRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
@@ -41,7 +43,9 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
     public var accepted: String
 
     public var description: String {
-        "invalid value \"\(value)\" for \(flag) (env \(Configuration.environmentName(of: flag))): expected \(accepted)"
+        // Standard variables such as OTEL_EXPORTER_OTLP_ENDPOINT have no flag twin.
+        guard flag.hasPrefix("--") else { return "invalid value \"\(value)\" for \(flag): expected \(accepted)" }
+        return "invalid value \"\(value)\" for \(flag) (env \(Configuration.environmentName(of: flag))): expected \(accepted)"
     }
 }
 
@@ -104,6 +108,7 @@ extension Configuration {
         tls = try Self.tlsFiles(
             certificate: value("--tls-cert-file", flags.tlsCertFile), key: value("--tls-key-file", flags.tlsKeyFile),
             clientCA: value("--tls-client-ca-file", flags.tlsClientCAFile))
+        tracing = try Self.tracing(flags: flags, environment: environment)
         if flags.enableFaultInjection {
             faultInjectionEnabled = true
         } else if let raw = environment[Self.environmentName(of: "--enable-fault-injection")] {

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// Wires configuration, state, endpoints and services together. Tests build one with port 0 and call
@@ -84,12 +85,14 @@ public final class KeyportApplication: Sendable {
         return router
     }
 
-    public func makeServer(group: any EventLoopGroup) -> HTTPServer {
+    /// `tracer` is the tracing backend's when an OTLP endpoint is configured; `nil` keeps requests span-free.
+    public func makeServer(group: any EventLoopGroup, tracer: (any Tracer)? = nil) -> HTTPServer {
         var tlsContext: (@Sendable () -> NIOSSLContext)?
         if let tls { tlsContext = { tls.context } }
+        let requestTracer = tracer.map { RequestTracer(tracer: $0, logger: logger, scheme: tls == nil ? "http" : "https") }
         return HTTPServer(
             configuration: configuration, router: makeRouter(), metrics: metrics, readiness: readiness,
-            group: group, logger: logger, tlsContext: tlsContext)
+            group: group, logger: logger, tlsContext: tlsContext, tracer: requestTracer)
     }
 
     /// Watches the TLS files when the listener speaks HTTPS.
@@ -100,11 +103,11 @@ public final class KeyportApplication: Sendable {
             logger: logger)
     }
 
-    public func makePortsReloader() -> PortsReloader {
+    public func makePortsReloader(tracer: (any Tracer)? = nil) -> PortsReloader {
         PortsReloader(
             path: configuration.portsFile ?? BundledFiles.path(of: BundledFiles.samplePorts),
             served: ports, readiness: readiness, metrics: metrics,
-            pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger)
+            pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger, tracer: tracer)
     }
 
     /// One event loop per CPU this process may use: NIO's own count follows cgroup quotas but not the
@@ -116,8 +119,9 @@ public final class KeyportApplication: Sendable {
 
     /// Runs until SIGTERM/SIGINT (graceful) or a service fails. SIGHUP reloads the ports file.
     public func run(group: any EventLoopGroup) async throws {
-        let server = makeServer(group: group)
-        let reloader = makePortsReloader()
+        let tracing = try configuration.tracing.map { try TracingBackend(configuration: $0, metrics: metrics, buildInfo: buildInfo) }
+        let server = makeServer(group: group, tracer: tracing?.tracer)
+        let reloader = makePortsReloader(tracer: tracing?.tracer)
         if configuration.faultInjectionEnabled {
             logger.warning("fault injection is enabled: POST /debug/fault, /debug/ready and /debug/ballast are live")
         }
@@ -127,6 +131,11 @@ public final class KeyportApplication: Sendable {
         ]
         if let tlsReloader = makeTLSReloader() {
             services.append(.init(service: tlsReloader, serviceName: "tls-reloader"))
+        }
+        if let tracing {
+            // First in the group, so last to stop: it flushes the spans of the requests drained before it.
+            services.insert(.init(service: tracing.service, serviceName: "tracing"), at: 0)
+            logger.notice("tracing on: exporting spans over OTLP/HTTP")
         }
         let serviceGroup = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -40,6 +40,12 @@ struct ServeOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("tls-client-ca-file"), help: "With TLS: require client certificates signed by this PEM CA (mutual TLS; env KEYPORT_TLS_CLIENT_CA_FILE).")
     var tlsClientCAFile: String?
 
+    @Option(name: .customLong("otlp-endpoint"), help: "OTLP/HTTP base URL for traces, e.g. http://127.0.0.1:4318 (default: tracing off; env KEYPORT_OTLP_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT).")
+    var otlpEndpoint: String?
+
+    @Option(name: .customLong("trace-sample-ratio"), help: "Share of new traces sampled, 0...1; a caller's decision wins (default 1.0; env KEYPORT_TRACE_SAMPLE_RATIO, or OTEL_TRACES_SAMPLER_ARG).")
+    var traceSampleRatio: String?
+
     @Flag(name: .customLong("enable-fault-injection"), help: "Enable the /debug/* fault-injection endpoints (env KEYPORT_ENABLE_FAULT_INJECTION).")
     var enableFaultInjection = false
 
@@ -49,6 +55,7 @@ struct ServeOptions: ParsableArguments, Sendable {
             srvPort: srvPort, host: host, maxSize: maxSize, portsFile: portsFile, logLevel: logLevel,
             logFormat: logFormat, shutdownDelay: shutdownDelay, idleTimeout: idleTimeout,
             requestTimeout: requestTimeout, tlsCertFile: tlsCertFile, tlsKeyFile: tlsKeyFile,
-            tlsClientCAFile: tlsClientCAFile, enableFaultInjection: enableFaultInjection)
+            tlsClientCAFile: tlsClientCAFile, otlpEndpoint: otlpEndpoint, traceSampleRatio: traceSampleRatio,
+            enableFaultInjection: enableFaultInjection)
     }
 }

@@ -5,7 +5,8 @@
 - `support.alerting`: rendering the rules, child processes, the Alertmanager webhook receiver,
   cgroup memory limits, runbook anchors (`python3 -m support.alerting webhook` from ops-tests/);
 - `support.chart`: rendering the chart with Helm's own engine (helm-python-sdk);
-- `support.haproxy`: HAProxy from deploy/haproxy/haproxy.cfg in front of keyport instances, its runtime API.
+- `support.haproxy`: HAProxy from deploy/haproxy/haproxy.cfg in front of keyport instances, its runtime API;
+- `support.otlp`: a real OTLP/HTTP trace receiver (opentelemetry-proto decodes what keyport exports).
 """
 from __future__ import annotations
 

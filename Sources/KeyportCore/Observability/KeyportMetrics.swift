@@ -21,6 +21,8 @@ public final class KeyportMetrics: Sendable {
     let portsLoadFailures: Counter
     let portsLoadDuration: Gauge
     let portsLastSuccess: Gauge
+    /// Spans the exporter dropped (queue full) or could not deliver (export failed); 0 with tracing off.
+    let traceSpansDropped: Counter
     private let process: ProcessMetrics
 
     private struct RequestKey: Hashable {
@@ -57,6 +59,9 @@ public final class KeyportMetrics: Sendable {
         portsLastSuccess = registry.makeGauge(
             descriptor: Self.descriptor("keyport_ports_last_success_timestamp_seconds",
                 "Unix time of the last successful ports file load."))
+        traceSpansDropped = registry.makeCounter(
+            descriptor: Self.descriptor("keyport_trace_spans_dropped_total",
+                "Spans the trace exporter dropped or could not deliver."))
         registry.makeGauge(
             descriptor: Self.descriptor("keyport_build_info", "Always 1; labelled with the running build's version and VCS revision."),
             labels: [("version", buildInfo.version), ("revision", buildInfo.revision)]

@@ -3,6 +3,7 @@ import KeyportPorts
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// Loads the ports file at start, then again on SIGHUP or when the file changes (path, inode, size or
@@ -16,10 +17,12 @@ public final class PortsReloader: Service, Sendable {
     let pollInterval: Duration
     let threadPool: NIOThreadPool
     let logger: Logger
+    /// With tracing on, each load is a `ports.load` span and each SIGHUP or file-change reload a `ports.reload` span.
+    let tracer: (any Tracer)?
 
     public init(
         path: String, served: ServedSnapshot, readiness: Readiness, metrics: KeyportMetrics?, pollInterval: Duration,
-        threadPool: NIOThreadPool, logger: Logger
+        threadPool: NIOThreadPool, logger: Logger, tracer: (any Tracer)? = nil
     ) {
         self.path = path
         self.served = served
@@ -28,6 +31,7 @@ public final class PortsReloader: Service, Sendable {
         self.pollInterval = pollInterval
         self.threadPool = threadPool
         self.logger = logger
+        self.tracer = tracer
     }
 
     public func run() async throws {
@@ -69,6 +73,21 @@ public final class PortsReloader: Service, Sendable {
 
     /// Loads the file once and swaps the result in, or records why it failed.
     public func load(reason: String) async {
+        guard let tracer else { return await load(reason: reason, span: nil) }
+        await load(reason: reason, tracer: tracer)
+    }
+
+    /// Generic so `withSpan` sees the concrete tracer (its closure takes the tracer's own span type).
+    private func load<T: Tracer>(reason: String, tracer: T) async {
+        // A root span: a reload is not part of any request. Log lines inside it carry its trace id.
+        await tracer.withSpan(reason == "start" ? "ports.load" : "ports.reload", context: .topLevel, ofKind: .internal) { span in
+            span.attributes["keyport.ports.trigger"] = reason
+            span.attributes["keyport.ports.path"] = self.path
+            await self.load(reason: reason, span: span)
+        }
+    }
+
+    private func load(reason: String, span: (any Span)?) async {
         logger.info("loading ports file", metadata: ["path": "\(path)", "reason": "\(reason)"])
         let start = ContinuousClock.now
         let path = self.path
@@ -83,6 +102,8 @@ public final class PortsReloader: Service, Sendable {
             }
         } catch {
             logger.error("ports load not run", metadata: ["error": "\(error)"])
+            span?.recordError(error)
+            span?.setStatus(SpanStatus(code: .error, message: "ports load not run"))
             return
         }
         let elapsed = start.duration(to: .now)
@@ -90,6 +111,8 @@ public final class PortsReloader: Service, Sendable {
         switch result {
         case .success(let snapshot):
             served.replace(with: snapshot)
+            span?.attributes["keyport.ports.records"] = snapshot.count
+            span?.attributes["keyport.ports.bytes"] = snapshot.statistics.bytesRead
             metrics?.portsLoadSuccesses.increment()
             metrics?.portsLastSuccess.set(to: WallClock.now().secondsSinceEpoch)
             readiness.update {
@@ -101,6 +124,7 @@ public final class PortsReloader: Service, Sendable {
                 metadata: ["path": "\(path)", "records": "\(snapshot.count)", "seconds": "\(elapsed.seconds)"])
         case .failure(let error):
             metrics?.portsLoadFailures.increment()
+            if let span { Self.record(error, on: span) }
             let serving = readiness.current.portsLoaded
             readiness.update { state in
                 if !state.portsLoaded { state.portsProblem = "ports file failed to load: \(error)" }
@@ -110,6 +134,17 @@ public final class PortsReloader: Service, Sendable {
                 metadata: ["path": "\(path)", "error": "\(error)"])
         }
         await releaseFreedMemory()
+    }
+
+    /// The error's kind and position as attributes, the message as the span status: where to look in the file.
+    private static func record(_ error: PortsLoadError, on span: any Span) {
+        span.attributes["error.type"] = error.kind.rawValue
+        span.attributes["keyport.ports.error.kind"] = error.kind.rawValue
+        if let offset = error.offset { span.attributes["keyport.ports.error.offset"] = offset }
+        if let line = error.line { span.attributes["keyport.ports.error.line"] = line }
+        if let column = error.column { span.attributes["keyport.ports.error.column"] = column }
+        span.recordError(error)
+        span.setStatus(SpanStatus(code: .error, message: error.description))
     }
 
     /// Hands the replaced snapshot's and the parser's freed pages back to the OS. Without it glibc keeps

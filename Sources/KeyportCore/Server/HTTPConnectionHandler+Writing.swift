@@ -42,9 +42,10 @@ extension HTTPConnectionHandler {
             unflushed = true
         }
         record(response.status, for: exchange, at: context.eventLoop.now)
+        exchange.span?.end(status: response.status)
         if !keepAlive {
             closing = true
-            queue.removeAll()
+            dropQueued()
             unflushed = false
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(outbound)).whenComplete { _ in channel.close(promise: nil) }
@@ -53,6 +54,14 @@ extension HTTPConnectionHandler {
         } else if !inRead {
             flush(context: context)
         }
+    }
+
+    /// Forgets the responses still waiting (the connection is closing); their spans end as abandoned.
+    func dropQueued() {
+        if tracer != nil {
+            for queued in queue { queued.exchange.span?.abandon() }
+        }
+        queue.removeAll()
     }
 
     /// Sends what the current read's responses gathered, with one write.

@@ -31,6 +31,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         var route: String
         /// When the request was complete; `nil` for requests refused before routing (not timed).
         var received: NIODeadline?
+        /// The request's server span; `nil` with tracing off and for requests refused before routing.
+        var span: ServerSpan?
     }
 
     /// A response waiting for an earlier one; `response` is `nil` until its off-loop work finished.
@@ -43,6 +45,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     let router: Router
     let metrics: KeyportMetrics?
     let limits: Limits
+    /// Starts a server span per routed request; `nil` with tracing off.
+    let tracer: RequestTracer?
 
     /// The request being received.
     var head: HTTPRequestHead?
@@ -71,10 +75,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Counter and histogram handles this connection already resolved, by route, method and status.
     var metricHandles: [(key: Int, handles: KeyportMetrics.RequestHandles)] = []
 
-    init(router: Router, metrics: KeyportMetrics?, limits: Limits, allocator: ByteBufferAllocator) {
+    init(router: Router, metrics: KeyportMetrics?, limits: Limits, tracer: RequestTracer? = nil, allocator: ByteBufferAllocator) {
         self.router = router
         self.metrics = metrics
         self.limits = limits
+        self.tracer = tracer
         self.outbound = allocator.buffer(capacity: 512)
     }
 
@@ -129,9 +134,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         let match = router.match(request)
         // NIO's encoder sent a response to CONNECT without a body or length, so only closing frames it.
         let keepAlive = requestHead.isKeepAlive && requestHead.method != .CONNECT && !quiescing
+        // The server span starts once the request is routed and ends when its response is written (`write`);
+        // with tracing off a request pays this nil check and that one, nothing else.
+        let span = tracer?.start(requestHead, route: match.template, localAddress: context.channel.localAddress)
         let exchange = Exchange(
             method: requestHead.method, version: requestHead.version, keepAlive: keepAlive,
-            routeIndex: match.routeIndex, route: match.template, received: context.eventLoop.now)
+            routeIndex: match.routeIndex, route: match.template, received: context.eventLoop.now, span: span)
         if !keepAlive { closing = true }
         switch respond(to: request, match: match, context: context) {
         case .now(let response):
@@ -245,7 +253,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     func channelInactive(context: ChannelHandlerContext) {
         stopTimer()
         closing = true
-        queue.removeAll()
+        dropQueued()
         context.fireChannelInactive()
     }
 

@@ -39,10 +39,13 @@ public final class HTTPServer: Service, Sendable {
     private let binding = Mutex(Binding())
     /// TLS: the context for each new connection (the newest certificate); `nil` serves plain HTTP.
     private let tlsContext: (@Sendable () -> NIOSSLContext)?
+    /// Starts each request's server span; `nil` with tracing off.
+    private let tracer: RequestTracer?
 
     public init(
         configuration: Configuration, router: Router, metrics: KeyportMetrics?, readiness: Readiness,
-        group: any EventLoopGroup, logger: Logger, tlsContext: (@Sendable () -> NIOSSLContext)? = nil
+        group: any EventLoopGroup, logger: Logger, tlsContext: (@Sendable () -> NIOSSLContext)? = nil,
+        tracer: RequestTracer? = nil
     ) {
         self.tlsContext = tlsContext
         self.configuration = configuration
@@ -51,6 +54,7 @@ public final class HTTPServer: Service, Sendable {
         self.readiness = readiness
         self.group = group
         self.logger = logger
+        self.tracer = tracer
     }
 
     deinit {
@@ -89,13 +93,14 @@ public final class HTTPServer: Service, Sendable {
     /// The per-connection pipeline: NIO's HTTP/1 request decoder and keyport's one connection handler.
     /// A TLS handler, when there is one, goes first.
     static func configureConnection(
-        _ channel: any Channel, router: Router, metrics: KeyportMetrics?, limits: HTTPConnectionHandler.Limits
+        _ channel: any Channel, router: Router, metrics: KeyportMetrics?, limits: HTTPConnectionHandler.Limits,
+        tracer: RequestTracer? = nil
     ) throws {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: decoderLimits)))
         try pipeline.addHandler(
-            HTTPConnectionHandler(router: router, metrics: metrics, limits: limits, allocator: channel.allocator))
+            HTTPConnectionHandler(router: router, metrics: metrics, limits: limits, tracer: tracer, allocator: channel.allocator))
     }
 
     public func run() async throws {
@@ -103,6 +108,7 @@ public final class HTTPServer: Service, Sendable {
         let router = self.router
         let metrics = self.metrics
         let tlsContext = self.tlsContext
+        let tracer = self.tracer
         let limits = HTTPConnectionHandler.Limits(
             idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9)),
             requestTimeout: .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9)),
@@ -129,7 +135,7 @@ public final class HTTPServer: Service, Sendable {
                         if let tlsContext {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext()))
                         }
-                        try Self.configureConnection(channel, router: router, metrics: metrics, limits: limits)
+                        try Self.configureConnection(channel, router: router, metrics: metrics, limits: limits, tracer: tracer)
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)

@@ -30,6 +30,8 @@ enum FlagArguments {
             case "--tls-cert-file": flags.tlsCertFile = value
             case "--tls-key-file": flags.tlsKeyFile = value
             case "--tls-client-ca-file": flags.tlsClientCAFile = value
+            case "--otlp-endpoint": flags.otlpEndpoint = value
+            case "--trace-sample-ratio": flags.traceSampleRatio = value
             case "--enable-fault-injection": flags.enableFaultInjection = true
             default: Issue.record("unknown flag \(name) in a test")
             }

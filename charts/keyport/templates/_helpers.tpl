@@ -325,3 +325,15 @@ Cross-field checks the schema cannot express; each failure names the values invo
 {{- fail "service.nodePort is set but service.type is ClusterIP; use NodePort or LoadBalancer" }}
 {{- end }}
 {{- end }}
+
+{{/*
+OTEL_RESOURCE_ATTRIBUTES: the pod, namespace and node from the downward API (by $(VAR) reference to the
+env entries before it), then tracing.resourceAttributes in name order.
+*/}}
+{{- define "keyport.resourceAttributes" -}}
+{{- $attributes := list "k8s.pod.name=$(K8S_POD_NAME)" "k8s.namespace.name=$(K8S_NAMESPACE_NAME)" "k8s.node.name=$(K8S_NODE_NAME)" -}}
+{{- range $name, $value := .Values.tracing.resourceAttributes -}}
+{{- $attributes = append $attributes (printf "%s=%s" $name $value) -}}
+{{- end -}}
+{{- join "," $attributes -}}
+{{- end -}}
