@@ -12,13 +12,10 @@ Idle RSS is read 1 s after each server answers its first request. CPU per reques
 utime+stime over the measured run divided by the requests wrk counted: on a machine shared with other
 work, req/s also measures how much CPU the scheduler gave each side; CPU per request does not.
 Loopback only."""
-import argparse, os, re, shlex, socket, statistics, subprocess, time, urllib.request
+import argparse, os, pathlib, re, shlex, statistics, subprocess, sys, time, urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from benchkit import cpu_seconds, free_port, server  # noqa: E402
 
 
 def ms(value):
@@ -45,18 +42,12 @@ def rss_mib(pid):
         return int(f.read().split("VmRSS:")[1].split()[0]) / 1024
 
 
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_once(cmd, path, pinned, dur, conns, env):
     port = free_port()
     argv = [part.replace("{port}", str(port)) for part in shlex.split(cmd)]
     prefix = ["taskset", "-c", "0"] if pinned else []
-    proc = subprocess.Popen(prefix + argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}{path}"
-    try:
+    with server(prefix + argv, env) as proc:
         wait_up(url, proc)
         time.sleep(1)
         idle = rss_mib(proc.pid)
@@ -71,12 +62,6 @@ def run_once(cmd, path, pinned, dur, conns, env):
         if bad:
             raise SystemExit(f"{url}: {bad[1]} non-2xx responses")
         return rps, p99, idle, cpu_us
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def compare(name, a, b, rounds, dur, conns):

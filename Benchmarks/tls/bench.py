@@ -13,7 +13,10 @@ Prints every round, the medians and the ratios keyport/Go, of req/s and of reque
 CPU-second (the servers' own CPU time from /proc: on a shared machine the server is often not the
 bottleneck, and then req/s measures the client and the neighbours as much as the server). Ratios hold on a noisy machine; absolute
 numbers do not. Not a test: nothing here fails on a slow result."""
-import argparse, os, pathlib, re, shlex, socket, ssl, statistics, subprocess, sys, tempfile, time
+import argparse, os, pathlib, re, socket, ssl, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from benchkit import cpu_seconds, free_port, server  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -63,11 +66,6 @@ def wait_up(port: int, ca: pathlib.Path, proc: subprocess.Popen) -> None:
     sys.exit(f"server on {port} never answered over TLS")
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def wrk(url: str, dur: int, conns: int, *extra: str) -> tuple[float, float, str]:
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t2", f"-c{conns}", f"-d{dur}s", "--latency", *extra, url],
                          capture_output=True, text=True).stdout
@@ -85,8 +83,7 @@ def wrk(url: str, dur: int, conns: int, *extra: str) -> tuple[float, float, str]
 
 
 def one(cmd: list[str], port: int, ca: pathlib.Path, dur: int) -> dict[str, tuple[float, float, str]]:
-    proc = subprocess.Popen(["taskset", "-c", "0", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with server(["taskset", "-c", "0", *cmd]) as proc:
         wait_up(port, ca, proc)
         url = f"https://127.0.0.1:{port}/key/32"
         wrk(url, 2, 64)  # warm-up
@@ -98,18 +95,6 @@ def one(cmd: list[str], port: int, ca: pathlib.Path, dur: int) -> dict[str, tupl
             used = cpu_seconds(proc.pid) - before
             out[mode] = (rps, p99, errors, used / (rps * dur) * 1e6 if rps == rps and rps > 0 else float("nan"))
         return out
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:

@@ -6,19 +6,13 @@ processes on a shared machine disturb far less than throughput (they take CPU aw
 
 Servers start fresh per round on CPU 0 (taskset), wrk on CPU 1; rounds alternate A B, then B A, so
 neither side always runs first. Prints each round, the medians and the median per-round ratios A/B."""
-import argparse, os, re, shlex, statistics, subprocess, time, urllib.request
+import argparse, pathlib, re, shlex, statistics, subprocess, sys, time, urllib.request
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from benchkit import cpu_seconds, server  # noqa: E402
 
 def one(cmd: str, url: str, dur: int, conns: int) -> tuple[float, float]:
-    proc = subprocess.Popen(["taskset", "-c", "0"] + shlex.split(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with server(["taskset", "-c", "0"] + shlex.split(cmd)) as proc:
         for _ in range(150):
             try:
                 urllib.request.urlopen(url, timeout=1).read()
@@ -35,12 +29,6 @@ def one(cmd: str, url: str, dur: int, conns: int) -> tuple[float, float]:
         requests = int(re.search(r"(\d+) requests in", out)[1])
         assert "Non-2xx" not in out, out
         return requests / dur, used / requests * 1e6
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 ap = argparse.ArgumentParser()
