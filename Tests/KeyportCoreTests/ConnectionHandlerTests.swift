@@ -6,48 +6,8 @@ import Testing
 
 /// The connection handler on an `EmbeddedChannel` (virtual time): order, framing, limits, timeouts, quiescing.
 @Suite struct ConnectionHandlerTests {
-    /// A channel with keyport's per-connection pipeline and a router whose `/later` answers when the test says.
-    final class Connection {
-        let channel = EmbeddedChannel()
-        let metrics = KeyportMetrics(maxKeySize: 1024)
-        /// The promises of `/later` requests, in arrival order.
-        let later: NIOLoopBoundBox<[EventLoopPromise<Response>]>
-
-        init(idleTimeout: TimeAmount = .seconds(60), requestTimeout: TimeAmount = .seconds(30)) throws {
-            var router = Router()
-            let loop = channel.embeddedEventLoop
-            let later = NIOLoopBoundBox([EventLoopPromise<Response>](), eventLoop: loop)
-            self.later = later
-            router.get("/now/{text}") { _, context in .now(.text(.ok, String(context.parameter))) }
-            router.get("/later") { _, _ in
-                let promise = loop.makePromise(of: Response.self)
-                later.value.append(promise)
-                return .later(promise.futureResult)
-            }
-            router.post("/echo") { request, _ in .now(Response(status: .ok, contentType: "text/plain", body: request.body ?? ByteBuffer())) }
-            router.post("/empty") { _, _ in .now(.noContent) }
-            try HTTPServer.configureConnection(
-                channel, router: router, metrics: metrics,
-                limits: .init(idleTimeout: idleTimeout, requestTimeout: requestTimeout, maxBodyBytes: 64))
-            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        }
-
-        func send(_ text: String) throws {
-            try channel.writeInbound(ByteBuffer(string: text))
-        }
-
-        /// Everything written so far, as text.
-        func written() throws -> String {
-            var text = ""
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
-            return text
-        }
-
-        func exposition() -> String { String(decoding: metrics.exposition(), as: UTF8.self) }
-    }
-
     @Test func pipelinedRequestsAreAnsweredInOrderEvenWhenOneFinishesLater() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection()
         try connection.send("GET /now/a HTTP/1.1\r\n\r\nGET /later HTTP/1.1\r\n\r\nGET /now/b HTTP/1.1\r\n\r\n")
         let first = try connection.written()
         #expect(first.hasSuffix("\r\n\r\na"))
@@ -62,7 +22,7 @@ import Testing
     }
 
     @Test func responsesAreFramedLikeNIOsEncoderDid() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection()
         try connection.send("GET /now/abc HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try connection.written() == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n\r\nabc")
         try connection.send("HEAD /now/abc HTTP/1.1\r\n\r\n")
@@ -78,7 +38,7 @@ import Testing
     }
 
     @Test func unknownPathsAndMethodsAreJSONWithAllow() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection()
         try connection.send("GET /nope HTTP/1.1\r\n\r\nDELETE /later HTTP/1.1\r\n\r\n")
         let text = try connection.written()
         #expect(text.hasPrefix("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"))
@@ -93,7 +53,7 @@ import Testing
         ("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 9000) + "\r\n\r\n", "431 Request Header Fields Too Large"),
     ])
     func protocolErrorsAreJSONAndClose(request: String, status: String) throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection()
         try? connection.send(request)
         let text = try connection.written()
         #expect(text.hasPrefix("HTTP/1.1 \(status)\r\nContent-Type: application/json\r\n"), "\(text.prefix(80))")
@@ -106,12 +66,12 @@ import Testing
     }
 
     @Test func bodiesOverTheLimitGetAJSON413AnnouncedOrSent() throws {
-        let announced = try Connection()
+        let announced = try EmbeddedConnection()
         try announced.send("POST /echo HTTP/1.1\r\nContent-Length: 65\r\n\r\n")
         #expect(try announced.written().hasPrefix("HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"))
         #expect(!announced.channel.isActive)
 
-        let chunked = try Connection()
+        let chunked = try EmbeddedConnection()
         try chunked.send("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n" + String(repeating: "a", count: 32) + "\r\n")
         #expect(try chunked.written().isEmpty)
         try chunked.send("21\r\n" + String(repeating: "b", count: 33) + "\r\n0\r\n\r\n")
@@ -119,13 +79,13 @@ import Testing
         #expect(text.hasPrefix("HTTP/1.1 413 Payload Too Large\r\n"))
         #expect(text.contains("at most 64 bytes"))
 
-        let fits = try Connection()
+        let fits = try EmbeddedConnection()
         try fits.send("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
         #expect(try fits.written().hasSuffix("Content-Length: 5\r\n\r\nabcde"))
     }
 
     @Test func aTrickledRequestGets408AtTheRequestTimeout() throws {
-        let connection = try Connection(idleTimeout: .seconds(60), requestTimeout: .seconds(2))
+        let connection = try EmbeddedConnection(idleTimeout: .seconds(60), requestTimeout: .seconds(2))
         try connection.send("GET /now/a HT")
         connection.channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         try connection.send("TP/1.1\r\nX: ")
@@ -138,7 +98,7 @@ import Testing
     }
 
     @Test func completeRequestsNeverTimeOutAndIdleConnectionsClose() throws {
-        let connection = try Connection(idleTimeout: .seconds(5), requestTimeout: .seconds(2))
+        let connection = try EmbeddedConnection(idleTimeout: .seconds(5), requestTimeout: .seconds(2))
         for _ in 0..<5 {
             try connection.send("GET /now/a HTTP/1.1\r\n\r\n")
             #expect(try connection.written().hasSuffix("a"))
@@ -151,7 +111,7 @@ import Testing
     }
 
     @Test func quiescingClosesAnIdleConnectionAtOnce() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection()
         try connection.send("GET /now/a HTTP/1.1\r\n\r\n")
         _ = try connection.written()
         connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
@@ -159,7 +119,7 @@ import Testing
     }
 
     @Test func quiescingLetsTheResponseUnderWayFinishWithClose() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection()
         try connection.send("GET /later HTTP/1.1\r\n\r\n")
         connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         #expect(connection.channel.isActive)
@@ -170,7 +130,7 @@ import Testing
     }
 
     @Test func routedRequestsAreCountedAndTimed() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection()
         try connection.send("GET /now/a HTTP/1.1\r\n\r\nGET /now/b HTTP/1.1\r\n\r\nHEAD /now/c HTTP/1.1\r\n\r\n")
         _ = try connection.written()
         let text = connection.exposition()

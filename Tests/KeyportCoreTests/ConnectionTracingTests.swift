@@ -9,45 +9,8 @@ import Tracing
 /// The connection handler's tracing hook on an `EmbeddedChannel`: one server span per routed request,
 /// ended in response order with the status; none for refused requests; abandoned ones end as errors.
 @Suite struct ConnectionTracingTests {
-    final class Connection {
-        let channel = EmbeddedChannel()
-        let tracer = InMemoryTracer()
-        let later: NIOLoopBoundBox<[EventLoopPromise<Response>]>
-
-        init(traced: Bool = true, scheme: String = "http") throws {
-            var router = Router()
-            let loop = channel.embeddedEventLoop
-            let later = NIOLoopBoundBox([EventLoopPromise<Response>](), eventLoop: loop)
-            self.later = later
-            router.get("/now/{text}") { _, context in .now(.text(.ok, String(context.parameter))) }
-            router.get("/later") { _, _ in
-                let promise = loop.makePromise(of: Response.self)
-                later.value.append(promise)
-                return .later(promise.futureResult)
-            }
-            router.get("/fail") { _, _ in .now(.text(.serviceUnavailable, "no")) }
-            let requestTracer = traced ? RequestTracer(tracer: tracer, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, scheme: scheme) : nil
-            try HTTPServer.configureConnection(
-                channel, router: router, metrics: nil,
-                limits: .init(idleTimeout: .seconds(60), requestTimeout: .seconds(30), maxBodyBytes: 64), tracer: requestTracer)
-            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        }
-
-        func send(_ text: String) throws {
-            try channel.writeInbound(ByteBuffer(string: text))
-        }
-
-        func written() throws -> String {
-            var text = ""
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
-            return text
-        }
-
-        var finished: [FinishedInMemorySpan] { tracer.finishedSpans }
-    }
-
     @Test func aRoutedRequestHasAServerSpanWithTheHTTPAttributes() throws {
-        let connection = try Connection(scheme: "https")
+        let connection = try EmbeddedConnection(traced: true, scheme: "https")
         try connection.send("GET /now/abc?x=1 HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try connection.written().hasSuffix("\r\n\r\nabc"))
         let span = try #require(connection.finished.first)
@@ -65,7 +28,7 @@ import Tracing
     }
 
     @Test func pipelinedSpansEndInResponseOrderAndHEADIsNamedHEAD() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection(traced: true)
         try connection.send("GET /now/a HTTP/1.1\r\n\r\nGET /later HTTP/1.1\r\n\r\nHEAD /now/b HTTP/1.1\r\n\r\n")
         _ = try connection.written()
         // The third is answered but queued behind /later: its span is still open.
@@ -78,7 +41,7 @@ import Tracing
     }
 
     @Test func a5xxIsAnErrorAndAnUnmatchedPathHasNoRoute() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection(traced: true)
         try connection.send("GET /fail HTTP/1.1\r\n\r\nGET /nowhere HTTP/1.1\r\n\r\n")
         _ = try connection.written()
         let failed = connection.finished[0]
@@ -92,7 +55,7 @@ import Tracing
     }
 
     @Test func requestsRefusedBeforeRoutingHaveNoSpan() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection(traced: true)
         try connection.send("POST /now/a HTTP/1.1\r\nContent-Length: 100\r\n\r\n")
         #expect(try connection.written().hasPrefix("HTTP/1.1 413 "))
         #expect(connection.finished.isEmpty)
@@ -100,7 +63,7 @@ import Tracing
     }
 
     @Test func aConnectionClosedBeforeTheResponseEndsItsSpanAsAnError() throws {
-        let connection = try Connection()
+        let connection = try EmbeddedConnection(traced: true)
         try connection.send("GET /later HTTP/1.1\r\n\r\n")
         #expect(connection.tracer.activeSpans.count == 1)
         try connection.channel.close().wait()
@@ -114,7 +77,7 @@ import Tracing
     }
 
     @Test func withTracingOffNoSpanIsStarted() throws {
-        let connection = try Connection(traced: false)
+        let connection = try EmbeddedConnection()
         try connection.send("GET /now/a HTTP/1.1\r\n\r\nGET /fail HTTP/1.1\r\n\r\n")
         #expect(try connection.written().contains("503"))
         #expect(connection.finished.isEmpty)
