@@ -8,24 +8,16 @@ extension Configuration {
         // An empty KEYPORT_OTLP_ENDPOINT is unset, so compose and the chart can pass it through blank.
         let endpointVariable = environment[environmentName(of: endpointFlag)].flatMap { $0.isEmpty ? nil : $0 }
         if let raw = flags.otlpEndpoint ?? endpointVariable {
-            guard TracingConfiguration.isHTTPURL(raw) else {
-                throw ConfigurationError(flag: endpointFlag, value: raw, accepted: "an http:// or https:// URL such as http://127.0.0.1:4318")
-            }
-            tracing.tracesEndpoint = TracingConfiguration.tracesURL(base: raw)
+            tracing.tracesEndpoint = TracingConfiguration.tracesURL(base: try checkedURL(raw, name: endpointFlag))
         }
         if let raw = flags.traceSampleRatio ?? environment[environmentName(of: ratioFlag)] {
-            guard let ratio = Double(raw), (0.0...1.0).contains(ratio) else {
-                throw ConfigurationError(flag: ratioFlag, value: raw, accepted: "a number from 0 to 1 such as 0.1")
-            }
-            tracing.sampleRatio = ratio
+            tracing.sampleRatio = try ratio(raw, name: ratioFlag)
         }
         // swift-otel reads these itself; they are checked here too so a typo fails at start, not silently.
         var fromEnvironment = false
         for name in ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
             guard let raw = environment[name], !raw.isEmpty else { continue }
-            guard TracingConfiguration.isHTTPURL(raw) else {
-                throw ConfigurationError(flag: name, value: raw, accepted: "an http:// or https:// URL such as http://127.0.0.1:4318")
-            }
+            _ = try checkedURL(raw, name: name)
             fromEnvironment = true
         }
         try checkChoice(environment, "OTEL_TRACES_SAMPLER", in: [
@@ -33,9 +25,7 @@ extension Configuration {
             "parentbased_traceidratio",
         ])
         if let raw = environment["OTEL_TRACES_SAMPLER_ARG"], !raw.isEmpty {
-            guard let ratio = Double(raw), (0.0...1.0).contains(ratio) else {
-                throw ConfigurationError(flag: "OTEL_TRACES_SAMPLER_ARG", value: raw, accepted: "a number from 0 to 1 such as 0.1")
-            }
+            _ = try ratio(raw, name: "OTEL_TRACES_SAMPLER_ARG")
         }
         // Only the OTLP/HTTP exporter is built in (the gRPC one would pull in the gRPC stack).
         for name in ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] {
@@ -45,6 +35,22 @@ extension Configuration {
             || environment["OTEL_TRACES_EXPORTER"]?.lowercased() == "none"
         guard tracing.tracesEndpoint != nil || fromEnvironment, !disabled else { return nil }
         return tracing
+    }
+
+    /// `raw` when it is a URL the OTLP/HTTP exporter can post to; `name` is the flag or variable it came from.
+    private static func checkedURL(_ raw: String, name: String) throws(ConfigurationError) -> String {
+        guard TracingConfiguration.isHTTPURL(raw) else {
+            throw ConfigurationError(flag: name, value: raw, accepted: "an http:// or https:// URL such as http://127.0.0.1:4318")
+        }
+        return raw
+    }
+
+    /// A sampling ratio, 0 to 1.
+    private static func ratio(_ raw: String, name: String) throws(ConfigurationError) -> Double {
+        guard let ratio = Double(raw), (0.0...1.0).contains(ratio) else {
+            throw ConfigurationError(flag: name, value: raw, accepted: "a number from 0 to 1 such as 0.1")
+        }
+        return ratio
     }
 
     /// swift-otel stops the process on a sampler it does not implement, so unknown names fail here first.
