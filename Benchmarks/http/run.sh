@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: keyport's release build against the Go reference (../shared/perf/goref) side by side,
-# then allocations per request through the connection pipeline (Benchmarks/allocations).
+# then allocations and in-process time per request through the connection pipeline (Benchmarks/allocations).
 #   Benchmarks/http/run.sh [ROUNDS] [SECONDS]
 # Env: PERF_DIR (default ../shared/perf, the Go reference and its build script), PORTS_FILE (default
 # ../shared/data/ports.json, the real file), GOREF (a built goref binary, else it is built).
@@ -25,5 +25,5 @@ echo "uptime: $(uptime)"
 python3 "$here/sidebyside.py" --keyport "$keyport" --goref "$goref" --ports-file "$ports" --rounds "$rounds" --dur "$seconds"
 echo
 echo "Foundation libraries linked (ldd): $(ldd "$keyport" | grep -io 'lib_\{0,1\}Foundation[A-Za-z]*' | sort -u | tr '\n' ' ')"
-LD_PRELOAD="$allocations/libMallocInterposerSwift.so" "$allocations/KeyportAllocations" "$ports"
+KEYPORT_TIMING=1 LD_PRELOAD="$allocations/libMallocInterposerSwift.so" "$allocations/KeyportAllocations" "$ports"
 echo "uptime: $(uptime)"

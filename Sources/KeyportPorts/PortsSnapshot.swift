@@ -29,6 +29,16 @@ public struct PortsSnapshot: Sendable {
         }
     }
 
+    /// Appends the JSON of `record(id:)` (as `PortsJSON.appendRecord` writes it) straight from the stored
+    /// bytes, without making the record's strings and arrays; `false`, and nothing appended, when no
+    /// record has or lists `id`.
+    public func appendJSON(ofID id: String, into out: inout [UInt8]) -> Bool {
+        let position = id.withUTF8Bytes { key in tables.position(ofID: key) ?? tables.position(listing: key) }
+        guard let position else { return false }
+        PortsJSON.appendStoredRecord(at: position, of: tables, into: &out)
+        return true
+    }
+
     /// The record at a position in id order (`0 ..< count`).
     public func record(at index: Int) -> PortRecord {
         precondition(index >= 0 && index < count, "record index out of range")

@@ -139,6 +139,30 @@ struct RealFileTests {
         #expect(json.contains(String(decoding: single, as: UTF8.self)))
     }
 
+    /// `/ports/{id}` writes a record straight from the store: the same bytes as from its PortRecord, for
+    /// every id and every unloc a record lists; an unknown id appends nothing.
+    @Test func storedRecordJSONMatchesTheRecordsOwn() throws {
+        var checked = 0
+        for index in 0..<snapshot.count {
+            let record = snapshot.record(at: index)
+            for id in [record.id] + record.unlocs {
+                let owner = try #require(snapshot.record(id: id))
+                var expected: [UInt8] = []
+                PortsJSON.appendRecord(owner, into: &expected)
+                var written: [UInt8] = [0x2A]
+                #expect(snapshot.appendJSON(ofID: id, into: &written), "\(id)")
+                #expect(written == [0x2A] + expected, "\(id)")
+                checked += 1
+            }
+        }
+        #expect(checked > snapshot.count)
+        var untouched: [UInt8] = [0x2A]
+        for missing in ["", "ZZZZZ", "AEAJ", "AEAJMX", "aeajm"] {
+            #expect(!snapshot.appendJSON(ofID: missing, into: &untouched), "\(missing)")
+        }
+        #expect(untouched == [0x2A])
+    }
+
     /// The same file in tiny chunks (every token split across reads) gives the same records.
     @Test func tinyChunksGiveTheSameRecords() throws {
         let small = try PortsFileLoader.load(path: RealPortsFile.path, options: PortsParseOptions(chunkSize: 7))

@@ -2,8 +2,11 @@
 public struct HealthEndpoints: Sendable {
     let readiness: Readiness
 
+    /// Made once: probes ask often, and the answer never changes.
+    private static let alive = Response.json(.ok, Array(#"{"status":"ok"}"#.utf8))
+
     public func health(_ request: Request) -> Response {
-        Response.json(.ok, Array(#"{"status":"ok"}"#.utf8))
+        Self.alive
     }
 
     /// 200 `{"ready":true}`, or 503 `{"error":"not ready: …","status":503,"reason":"…"}`.

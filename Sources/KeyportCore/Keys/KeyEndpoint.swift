@@ -29,7 +29,7 @@ public struct KeyEndpoint: Sendable {
     /// Validates on the event loop, then generates there (small keys) or on `threadPool` (large ones).
     public func reply(_ request: Request, length text: Substring, context: RouteContext, threadPool: NIOThreadPool) throws(HTTPError) -> Reply {
         let length = try parseLength(text)
-        let encoding = try parseEncoding(request)
+        let encoding = request.query.isEmpty ? .raw : try parseEncoding(request)
         guard length > Self.offloadThreshold else { return .now(makeResponse(length: length, encoding: encoding)) }
         return .later(threadPool.runIfActive(eventLoop: context.eventLoop) { makeResponse(length: length, encoding: encoding) })
     }
@@ -38,26 +38,36 @@ public struct KeyEndpoint: Sendable {
         makeResponse(length: try parseLength(text), encoding: try parseEncoding(request))
     }
 
-    /// Built once: a response's headers then cost no allocation per key.
-    static let rawHeaders = HTTPHeaders([("Content-Type", "application/octet-stream"), ("Cache-Control", "no-store")])
-    static let textHeaders = HTTPHeaders([("Content-Type", "text/plain; charset=us-ascii"), ("Cache-Control", "no-store")])
+    /// Built once, headers serialized: a key's response then costs no allocation for its head.
+    static let rawResponse = Response(
+        status: .ok, headers: HTTPHeaders([("Content-Type", "application/octet-stream"), ("Cache-Control", "no-store")])
+    ).preformatted()
+    static let textResponse = Response(
+        status: .ok, headers: HTTPHeaders([("Content-Type", "text/plain; charset=us-ascii"), ("Cache-Control", "no-store")])
+    ).preformatted()
 
     func makeResponse(length: Int, encoding: Encoding) -> Response {
-        var body = ByteBuffer()
+        var response = encoding == .raw ? Self.rawResponse : Self.textResponse
         switch encoding {
+        case .raw where length <= Response.inlineBodyLimit:
+            // The writer draws the bytes into the response buffer itself (not at all for HEAD).
+            response.body = .random(count: length)
         case .raw:
-            body.reserveCapacity(length)
+            var body = ByteBuffer()
             body.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
                 Self.fillRandom(UnsafeMutableRawBufferPointer(rebasing: pointer[..<length]))
                 return length
             }
+            response.body = .buffer(body)
         case .hex, .base64:
             var bytes = [UInt8](repeating: 0, count: length)
             bytes.withUnsafeMutableBytes { Self.fillRandom($0) }
-            body = ByteBuffer(bytes: encoding == .hex ? KeyEncoding.hex(bytes) : KeyEncoding.base64(bytes))
+            let text = encoding == .hex ? KeyEncoding.hex(bytes) : KeyEncoding.base64(bytes)
+            // A big key is encoded on the thread pool: copy it into a buffer there, not on the event loop.
+            response.body = text.count <= Response.inlineBodyLimit ? .bytes(text) : .buffer(ByteBuffer(bytes: text))
         }
         metrics?.recordKeyLength(length)
-        return Response(status: .ok, headers: encoding == .raw ? Self.rawHeaders : Self.textHeaders, body: body)
+        return response
     }
 
     func parseLength(_ text: Substring) throws(HTTPError) -> Int {
@@ -89,7 +99,7 @@ public struct KeyEndpoint: Sendable {
     }
 
     /// Fills `buffer` from the kernel CSPRNG (getrandom(2), which blocks only before the pool is first seeded).
-    static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+    public static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
         guard buffer.count > 0 else { return }
         // getrandom cannot fail with valid arguments on Linux ≥ 3.17; never serve predictable bytes.
         guard keyport_random_fill(buffer.baseAddress!, buffer.count) == 0 else { fatalError("getrandom failed: errno \(errno)") }

@@ -53,12 +53,11 @@ public struct PortsEndpoints: Sendable {
         guard let id = Request.percentDecode(raw) else {
             throw HTTPError(.badRequest, "malformed port id in path")
         }
-        guard let record = served.snapshot.record(id: id) else {
-            throw HTTPError(.notFound, "port \"\(id.prefix(64))\" not found")
-        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(512)
-        PortsJSON.appendRecord(record, into: &bytes)
+        guard served.snapshot.appendJSON(ofID: id, into: &bytes) else {
+            throw HTTPError(.notFound, "port \"\(id.prefix(64))\" not found")
+        }
         return .json(.ok, bytes)
     }
 }

@@ -35,10 +35,10 @@ extension HTTPConnectionHandler {
         let framing = Response.Framing(
             version: exchange.version, keepAlive: keepAlive,
             omitsBody: exchange.method == .HEAD, omitsLength: exchange.method == .CONNECT)
-        if response.serialize(into: &outbound, framing: framing) {
+        if response.serialize(into: &outbound, framing: framing), case .buffer(let body) = response.body {
             context.write(wrapOutboundOut(outbound), promise: nil)
             outbound.clear()
-            context.write(wrapOutboundOut(response.body), promise: nil)
+            context.write(wrapOutboundOut(body), promise: nil)
             unflushed = true
         }
         record(response.status, for: exchange, at: context.eventLoop.now)

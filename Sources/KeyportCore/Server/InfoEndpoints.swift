@@ -13,7 +13,7 @@ public struct InfoEndpoints: Sendable {
         let metrics = self.metrics
         let exposition = threadPool.runIfActive(eventLoop: context.eventLoop) { metrics.exposition() }
         return .later(exposition.map { bytes in
-            Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: ByteBuffer(bytes: bytes))
+            Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: .bytes(bytes))
         })
     }
 
@@ -31,6 +31,6 @@ public struct InfoEndpoints: Sendable {
         guard let document = openAPIDocument else {
             throw HTTPError(.notFound, "the OpenAPI description is not installed with this build")
         }
-        return Response(status: .ok, contentType: "application/yaml", body: ByteBuffer(bytes: document))
+        return Response(status: .ok, contentType: "application/yaml", body: .bytes(document))
     }
 }

@@ -41,7 +41,7 @@ public struct Request: Sendable {
 
     /// Decodes `%XX` escapes and `+`; `nil` for a bad escape or bytes that are not UTF-8.
     public static func percentDecode(_ text: Substring) -> String? {
-        guard text.contains(where: { $0 == "%" || $0 == "+" }) else { return String(text) }
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(text) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = text.utf8.makeIterator()

@@ -13,7 +13,8 @@ extension Response {
         var omitsLength: Bool
     }
 
-    /// Bodies up to this size are copied behind the head (one write); bigger ones are written as they are.
+    /// `.buffer` bodies up to this size are copied behind the head (one write); bigger ones are written as
+    /// they are. `.bytes` and `.random` bodies always go behind the head.
     static let inlineBodyLimit = 16 * 1024
 
     /// `false` for 1xx, 204 and 304: they never carry a body nor a `Content-Length`.
@@ -22,23 +23,28 @@ extension Response {
     }
 
     /// Appends the status line, the headers and, when small enough, the body to `buffer`; returns `true`
-    /// when the body still has to be written after it.
+    /// when the body (a big `.buffer`) still has to be written after it.
     func serialize(into buffer: inout ByteBuffer, framing: Framing) -> Bool {
         buffer.writeStaticString(framing.version.minor == 0 && framing.version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
         Self.writeDecimal(Int(status.code), into: &buffer)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(status.reasonPhrase)
         buffer.writeStaticString("\r\n")
-        for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
+        if let headerLines {
+            buffer.writeImmutableBuffer(headerLines)
+        } else {
+            for (name, value) in headers {
+                buffer.writeString(name)
+                buffer.writeStaticString(": ")
+                buffer.writeString(value)
+                buffer.writeStaticString("\r\n")
+            }
         }
         let hasBody = statusAllowsBody && !framing.omitsLength
+        let length = body.count
         if hasBody {
             buffer.writeStaticString("Content-Length: ")
-            Self.writeDecimal(body.readableBytes, into: &buffer)
+            Self.writeDecimal(length, into: &buffer)
             buffer.writeStaticString("\r\n")
         }
         if !framing.keepAlive {
@@ -47,9 +53,19 @@ extension Response {
             buffer.writeStaticString("Connection: keep-alive\r\n")
         }
         buffer.writeStaticString("\r\n")
-        guard hasBody, !framing.omitsBody, body.readableBytes > 0 else { return false }
-        guard body.readableBytes <= Self.inlineBodyLimit else { return true }
-        buffer.writeImmutableBuffer(body)
+        guard hasBody, !framing.omitsBody, length > 0 else { return false }
+        switch body {
+        case .buffer(let bytes):
+            guard length <= Self.inlineBodyLimit else { return true }
+            buffer.writeImmutableBuffer(bytes)
+        case .bytes(let bytes):
+            buffer.writeBytes(bytes)
+        case .random(let count):
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pointer in
+                KeyEndpoint.fillRandom(UnsafeMutableRawBufferPointer(rebasing: pointer[..<count]))
+                return count
+            }
+        }
         return false
     }
 

@@ -28,7 +28,14 @@ public struct Router: Sendable {
         /// For a parameterised template, the part before `{`; for an exact one, the whole path.
         var prefix: String
         var hasParameter: Bool
-        var handlers: [(method: HTTPMethod, handler: RouteHandler)]
+        var handlers: [MethodHandler]
+    }
+
+    /// A struct, not a tuple: a closure kept in an array of tuples is stored at generic abstraction, and
+    /// taking it out made a reabstraction thunk (an allocation per request).
+    struct MethodHandler: Sendable {
+        var method: HTTPMethod
+        var handler: RouteHandler
     }
 
     private(set) var routes: [Route] = []
@@ -38,12 +45,12 @@ public struct Router: Sendable {
     /// Adds `handler` for `method` on `template`.
     public mutating func on(_ method: HTTPMethod, _ template: String, _ handler: @escaping RouteHandler) {
         if let index = routes.firstIndex(where: { $0.template == template }) {
-            routes[index].handlers.append((method, handler))
+            routes[index].handlers.append(MethodHandler(method: method, handler: handler))
             return
         }
         let hasParameter = template.hasSuffix("}")
         let prefix = hasParameter ? String(template[..<template.firstIndex(of: "{")!]) : template
-        routes.append(Route(template: template, prefix: prefix, hasParameter: hasParameter, handlers: [(method, handler)]))
+        routes.append(Route(template: template, prefix: prefix, hasParameter: hasParameter, handlers: [MethodHandler(method: method, handler: handler)]))
     }
 
     public mutating func get(_ template: String, _ handler: @escaping RouteHandler) { on(.GET, template, handler) }

@@ -28,7 +28,7 @@ final class EmbeddedConnection {
             return .later(promise.futureResult)
         }
         router.get("/fail") { _, _ in .now(.text(.serviceUnavailable, "no")) }
-        router.post("/echo") { request, _ in .now(Response(status: .ok, contentType: "text/plain", body: request.body ?? ByteBuffer())) }
+        router.post("/echo") { request, _ in .now(Response(status: .ok, contentType: "text/plain", body: .buffer(request.body ?? ByteBuffer()))) }
         router.post("/empty") { _, _ in .now(.noContent) }
         let requestTracer = traced
             ? RequestTracer(tracer: tracer, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, scheme: scheme) : nil
