@@ -13,7 +13,7 @@ Prints every round, the medians and the ratios keyport/Go, of req/s and of reque
 CPU-second (the servers' own CPU time from /proc: on a shared machine the server is often not the
 bottleneck, and then req/s measures the client and the neighbours as much as the server). Ratios hold on a noisy machine; absolute
 numbers do not. Not a test: nothing here fails on a slow result."""
-import argparse, os, pathlib, re, socket, ssl, statistics, subprocess, sys, tempfile, time
+import argparse, os, pathlib, re, resource, socket, ssl, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from benchkit import cpu_seconds, free_port, server  # noqa: E402
@@ -66,20 +66,28 @@ def wait_up(port: int, ca: pathlib.Path, proc: subprocess.Popen) -> None:
     sys.exit(f"server on {port} never answered over TLS")
 
 
-def wrk(url: str, dur: int, conns: int, *extra: str) -> tuple[float, float, str]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wrk(url: str, dur: int, conns: int, *extra: str) -> tuple[float, float, str, float]:
+    """req/s, p99 ms, wrk's error lines, and the CPU seconds wrk itself used (the client's side)."""
+    before = children_cpu()
     out = subprocess.run(["taskset", "-c", "1", "wrk", "-t2", f"-c{conns}", f"-d{dur}s", "--latency", *extra, url],
                          capture_output=True, text=True).stdout
+    client = children_cpu() - before
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)
     m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)$", out, re.M)
     if not found or not m:
         print(f"unreadable wrk output for {url} {extra}:\n{out}", file=sys.stderr, flush=True)
-        return float("nan"), float("nan"), "no result"
+        return float("nan"), float("nan"), "no result", client
     rps = float(found[1])
     p99 = float(m[1]) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[m[2]]
     errors = " ".join(filter(None, [re.search(r"Socket errors:.*", out) and re.search(r"Socket errors:.*", out)[0],
                                     re.search(r"Non-2xx or 3xx responses: \d+", out) and
                                     re.search(r"Non-2xx or 3xx responses: \d+", out)[0]]))
-    return rps, p99, errors
+    return rps, p99, errors, client
 
 
 def one(cmd: list[str], port: int, ca: pathlib.Path, dur: int) -> dict[str, tuple[float, float, str]]:
@@ -90,10 +98,12 @@ def one(cmd: list[str], port: int, ca: pathlib.Path, dur: int) -> dict[str, tupl
         out = {}
         for mode, extra in (("keep-alive", (64,)), ("handshakes", (16, "-H", "Connection: close"))):
             before = cpu_seconds(proc.pid)
-            rps, p99, errors = wrk(url, dur, *extra)
+            rps, p99, errors, client = wrk(url, dur, *extra)
             # Server CPU per request: on a shared, oversubscribed machine a cleaner figure than req/s.
             used = cpu_seconds(proc.pid) - before
-            out[mode] = (rps, p99, errors, used / (rps * dur) * 1e6 if rps == rps and rps > 0 else float("nan"))
+            # The share of its core each side kept busy: a client near 100% means req/s measures the client.
+            busy = f"server core {used / dur:4.0%} busy, wrk's core {client / dur:4.0%}"
+            out[mode] = (rps, p99, f"{busy} {errors}".strip(), used / (rps * dur) * 1e6 if rps == rps and rps > 0 else float("nan"))
         return out
 
 

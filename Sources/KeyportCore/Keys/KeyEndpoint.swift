@@ -54,10 +54,7 @@ public struct KeyEndpoint: Sendable {
             response.body = .random(count: length)
         case .raw:
             var body = ByteBuffer()
-            body.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { pointer in
-                Self.fillRandom(UnsafeMutableRawBufferPointer(rebasing: pointer[..<length]))
-                return length
-            }
+            body.writeRandomBytes(count: length)
             response.body = .buffer(body)
         case .hex, .base64:
             var bytes = [UInt8](repeating: 0, count: length)

@@ -33,12 +33,7 @@ extension Response {
         if let headerLines {
             buffer.writeImmutableBuffer(headerLines)
         } else {
-            for (name, value) in headers {
-                buffer.writeString(name)
-                buffer.writeStaticString(": ")
-                buffer.writeString(value)
-                buffer.writeStaticString("\r\n")
-            }
+            Self.writeHeaderLines(headers, into: &buffer)
         }
         let hasBody = statusAllowsBody && !framing.omitsLength
         let length = body.count
@@ -61,12 +56,19 @@ extension Response {
         case .bytes(let bytes):
             buffer.writeBytes(bytes)
         case .random(let count):
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pointer in
-                KeyEndpoint.fillRandom(UnsafeMutableRawBufferPointer(rebasing: pointer[..<count]))
-                return count
-            }
+            buffer.writeRandomBytes(count: count)
         }
         return false
+    }
+
+    /// `Name: value\r\n` for each field, in order.
+    static func writeHeaderLines(_ headers: HTTPHeaders, into buffer: inout ByteBuffer) {
+        for (name, value) in headers {
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
     }
 
     /// Writes a non-negative integer in decimal without making a `String`.

@@ -42,10 +42,7 @@ public struct Response: Sendable {
                 return ByteBuffer(bytes: bytes)
             case .random(let count):
                 var buffer = ByteBuffer()
-                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { pointer in
-                    KeyEndpoint.fillRandom(UnsafeMutableRawBufferPointer(rebasing: pointer[..<count]))
-                    return count
-                }
+                buffer.writeRandomBytes(count: count)
                 return buffer
             }
         }
@@ -71,12 +68,7 @@ public struct Response: Sendable {
     public func preformatted() -> Response {
         var response = self
         var lines = ByteBuffer()
-        for (name, value) in headers {
-            lines.writeString(name)
-            lines.writeStaticString(": ")
-            lines.writeString(value)
-            lines.writeStaticString("\r\n")
-        }
+        Self.writeHeaderLines(headers, into: &lines)
         response.headerLines = lines
         return response
     }
