@@ -5,10 +5,12 @@
 
 Makes a CA and an ECDSA P-256 certificate with openssl, builds goref-tls.go with the Go toolchain that
 ../shared/perf/build-goref.sh fetches, then per round starts each server fresh pinned to CPU 0 with wrk
-on CPU 1 (A B A B ...) and measures two things over HTTPS:
+on CPU 1 (A B A B ...) and measures three things over HTTPS:
   keep-alive  GET /key/32 on 64 kept-alive connections (TLS record cost per request);
   handshakes  GET /key/32 with `Connection: close` on 16 connections: every request is a new TCP
               connection and a full TLS handshake (wrk does not resume sessions).
+  handshakes, one at a time: the same on 1 connection, so neither side is saturated (the latency of
+              a new connection, and each side's CPU per handshake without queueing).
 Prints every round, the medians and the ratios keyport/Go, of req/s and of requests per server
 CPU-second (the servers' own CPU time from /proc: on a shared machine the server is often not the
 bottleneck, and then req/s measures the client and the neighbours as much as the server). Ratios hold on a noisy machine; absolute
@@ -74,7 +76,7 @@ def children_cpu() -> float:
 def wrk(url: str, dur: int, conns: int, *extra: str) -> tuple[float, float, str, float]:
     """req/s, p99 ms, wrk's error lines, and the CPU seconds wrk itself used (the client's side)."""
     before = children_cpu()
-    out = subprocess.run(["taskset", "-c", "1", "wrk", "-t2", f"-c{conns}", f"-d{dur}s", "--latency", *extra, url],
+    out = subprocess.run(["taskset", "-c", "1", "wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{dur}s", "--latency", *extra, url],
                          capture_output=True, text=True).stdout
     client = children_cpu() - before
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -90,13 +92,21 @@ def wrk(url: str, dur: int, conns: int, *extra: str) -> tuple[float, float, str,
     return rps, p99, errors, client
 
 
+MODES = (
+    ("keep-alive", (64,)),
+    ("handshakes", (16, "-H", "Connection: close")),
+    # One connection at a time: neither side saturated, so this is the latency of a new connection.
+    ("handshakes, one at a time", (1, "-H", "Connection: close")),
+)
+
+
 def one(cmd: list[str], port: int, ca: pathlib.Path, dur: int) -> dict[str, tuple[float, float, str]]:
     with server(["taskset", "-c", "0", *cmd]) as proc:
         wait_up(port, ca, proc)
         url = f"https://127.0.0.1:{port}/key/32"
         wrk(url, 2, 64)  # warm-up
         out = {}
-        for mode, extra in (("keep-alive", (64,)), ("handshakes", (16, "-H", "Connection: close"))):
+        for mode, extra in MODES:
             before = cpu_seconds(proc.pid)
             rps, p99, errors, client = wrk(url, dur, *extra)
             # Server CPU per request: on a shared, oversubscribed machine a cleaner figure than req/s.
@@ -127,9 +137,9 @@ def main() -> None:
                        [str(go), "-addr", f"127.0.0.1:{port}", "-cert", str(cert), "-key", str(key)])
                 for mode, (rps, p99, errors, cpu_us) in one(cmd, port, ca, a.dur).items():
                     results[side].setdefault(mode, []).append((rps, p99, cpu_us))
-                    print(f"round {r + 1} {side:7} {mode:10}: {rps:9.0f} req/s  p99 {p99:7.2f} ms  "
+                    print(f"round {r + 1} {side:7} {mode:26}: {rps:9.0f} req/s  p99 {p99:7.2f} ms  "
                           f"server CPU {cpu_us:6.1f} us/request  {errors}", flush=True)
-        for mode in ("keep-alive", "handshakes"):
+        for mode, _ in MODES:
             # A round where wrk got no result on either side is left out of that mode's figures.
             pairs = [(x, y) for x, y in zip(results["keyport"][mode], results["go"][mode])
                      if all(v == v for v in (*x, *y))]
