@@ -367,6 +367,51 @@ def test_slowloris_lite_and_idle_connections():
     check_slow_clients(figures, 100, 3.0, 2.0, p99_ms=250)
 
 
+def read_pipelined_lengths(sock: socket.socket, count: int) -> list[int]:
+    """Reads `count` pipelined 200 responses framed by Content-Length; returns their body lengths."""
+    lengths, buffer = [], b""
+    while len(lengths) < count:
+        while b"\r\n\r\n" not in buffer:
+            chunk = sock.recv(1 << 20)
+            assert chunk, f"closed after {len(lengths)} responses"
+            buffer += chunk
+        head, _, buffer = buffer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head[:100]
+        length = int(re.search(rb"(?im)^content-length: *(\d+)", head)[1])
+        while len(buffer) < length:
+            chunk = sock.recv(1 << 20)
+            assert chunk, f"closed inside response {len(lengths) + 1}"
+            buffer += chunk
+        buffer = buffer[length:]
+        lengths.append(length)
+    return lengths
+
+
+def test_a_client_that_does_not_read_cannot_make_the_server_buffer_its_answers():
+    """400 pipelined requests for keys of about 1 MiB from a client that reads nothing: the server
+    answers only as fast as the client reads (it used to make all 400 at once and hold 400 MB), other
+    clients are served meanwhile, and once the client reads, every answer arrives whole and in order."""
+    count, size = 400, 1 << 20
+    with hs.Keyport("--max-size", str(size)) as server:
+        before = server.rss_bytes()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+        sock.settimeout(30)
+        sock.connect(("127.0.0.1", server.port))
+        with sock:
+            # Distinct lengths, so the order of the answers shows.
+            sock.sendall(b"".join(f"GET /key/{size - i} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for i in range(count)))
+            peak = before
+            for _ in range(30):
+                time.sleep(0.1)
+                peak = max(peak, server.rss_bytes())
+            assert server.get_status("/health") == 200
+            grown_mib = (peak - before) / (1 << 20)
+            print(f"RSS grew by {grown_mib:.0f} MiB while the client read nothing")
+            assert grown_mib < 100, f"the server buffered answers nobody read: RSS grew by {grown_mib:.0f} MiB"
+            assert read_pipelined_lengths(sock, count) == [size - i for i in range(count)]
+
+
 # --- shutdown under load --------------------------------------------------------------------------
 
 LOAD_MIX = [

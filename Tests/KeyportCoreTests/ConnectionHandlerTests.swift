@@ -21,6 +21,50 @@ import Testing
         #expect(connection.channel.isActive)
     }
 
+    @Test func aClientThatDoesNotReadIsAnsweredOnlyOnceItReadsAgain() throws {
+        let connection = try EmbeddedConnection()
+        // Not writable: the channel holds more unsent bytes than its high water mark.
+        connection.channel.isWritable = false
+        try connection.send("GET /now/a HTTP/1.1\r\n\r\nGET /now/b HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\n")
+        #expect(try connection.written() == "")
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        let text = try connection.written()
+        let a = try #require(text.range(of: "\r\n\r\na"))
+        let b = try #require(text.range(of: "\r\n\r\nb"))
+        let missing = try #require(text.range(of: "HTTP/1.1 404 Not Found"))
+        #expect(a.lowerBound < b.lowerBound && b.lowerBound < missing.lowerBound)
+        #expect(connection.channel.isActive)
+    }
+
+    @Test func aRefusalWaitsBehindTheRequestsDeferredBeforeIt() throws {
+        let connection = try EmbeddedConnection()
+        connection.channel.isWritable = false
+        try? connection.send("GET /now/a HTTP/1.1\r\n\r\nGET / HTTP/2.0\r\n\r\n")
+        #expect(try connection.written() == "")
+        #expect(connection.channel.isActive)
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        let text = try connection.written()
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.contains("\r\n\r\naHTTP/1.1 400 Bad Request\r\n"))
+        #expect(!connection.channel.isActive)
+    }
+
+    @Test func noMoreThanSixteenResponsesAreMadeAheadOfTheOneAwaited() throws {
+        let connection = try EmbeddedConnection()
+        try connection.send(String(repeating: "GET /later HTTP/1.1\r\n\r\n", count: 20))
+        #expect(connection.later.value.count == 16)
+        connection.later.value[0].succeed(.text(.ok, "first"))
+        #expect(try connection.written().hasSuffix("\r\n\r\nfirst"))
+        #expect(connection.later.value.count == 17)
+        for promise in connection.later.value.dropFirst() { promise.succeed(.text(.ok, "x")) }
+        #expect(connection.later.value.count == 20)
+        for promise in connection.later.value.suffix(3) { promise.succeed(.text(.ok, "x")) }
+        #expect(try connection.written().components(separatedBy: "HTTP/1.1 200 OK").count - 1 == 19)
+        #expect(connection.channel.isActive)
+    }
+
     @Test func responsesAreFramedLikeNIOsEncoderDid() throws {
         let connection = try EmbeddedConnection()
         try connection.send("GET /now/abc HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -61,7 +61,7 @@ extension HTTPConnectionHandler {
         let error = HTTPError(
             .requestTimeout,
             "request not complete within \(seconds.formattedForMessage()) s of its first byte (--request-timeout)")
-        deliver(error.response, for: Self.refused(), context: context)
+        refuse(error.response, for: Self.refused(), context: context)
     }
 }
 

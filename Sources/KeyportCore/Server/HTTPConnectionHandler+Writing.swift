@@ -22,7 +22,37 @@ extension HTTPConnectionHandler {
             if !context.channel.isActive { return }
         }
         if !inRead { flush(context: context) }
-        if readHeld, !closing, queue.count < limits.maxQueuedResponses {
+        answerDeferred(context: context)
+    }
+
+    /// `true` while a request's response would only pile up: the channel holds more unsent bytes than its
+    /// high water mark (the client is not reading), or too many responses wait for earlier ones.
+    func mustDefer(context: ChannelHandlerContext) -> Bool {
+        !context.channel.isWritable || queue.count >= limits.maxQueuedResponses
+    }
+
+    /// A refusal goes behind any deferred request, so that responses stay in request order.
+    func refuse(_ response: Response, for exchange: Exchange, context: ChannelHandlerContext) {
+        if deferred.isEmpty {
+            deliver(response, for: exchange, context: context)
+        } else {
+            deferred.append(.refusal(response, exchange))
+        }
+    }
+
+    /// Answers deferred requests while the connection can take their responses, then reads again.
+    func answerDeferred(context: ChannelHandlerContext) {
+        // Input stops once a request or a refusal ends the connection, so everything deferred is answered.
+        while !mustDefer(context: context), let next = deferred.popFirst() {
+            switch next {
+            case .request(let requestHead, let body):
+                received(requestHead, body: body, context: context)
+            case .refusal(let response, let exchange):
+                deliver(response, for: exchange, context: context)
+            }
+        }
+        if !inRead { flush(context: context) }
+        if readHeld, !closing, deferred.isEmpty, !mustDefer(context: context) {
             readHeld = false
             context.read()
         }
@@ -46,6 +76,7 @@ extension HTTPConnectionHandler {
         if !keepAlive {
             closing = true
             dropQueued()
+            deferred.removeAll()
             unflushed = false
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(outbound)).whenComplete { _ in channel.close(promise: nil) }

@@ -35,6 +35,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         var span: ServerSpan?
     }
 
+    /// A request kept until the connection can take its response, or a refusal kept behind them.
+    enum Deferred {
+        case request(HTTPRequestHead, body: ByteBuffer?)
+        case refusal(Response, Exchange)
+    }
+
     /// A response waiting for an earlier one; `response` is `nil` until its off-loop work finished.
     struct QueuedResponse {
         var sequence: Int
@@ -57,6 +63,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// Responses in request order behind one that is not ready yet; empty in the common case.
     var queue = CircularBuffer<QueuedResponse>()
+    /// Complete requests (and refusals) not yet turned into responses, because the client is not reading
+    /// what it was sent or too many responses wait: one read can hold hundreds of pipelined requests, and
+    /// answering them all at once buffered a response each (400 MB for 400 pipelined 1 MiB keys).
+    var deferred = CircularBuffer<Deferred>()
     var nextSequence = 0
     /// Responses of the current read are gathered here and flushed once the read completes.
     var outbound: ByteBuffer
@@ -110,7 +120,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             requestStarted = nil
             let requestBody = body
             body = nil
-            received(requestHead, body: requestBody, context: context)
+            // A request that ends the connection ends its input too, whether it is answered now or later.
+            if Self.endsConnection(requestHead) { closing = true }
+            if mustDefer(context: context) {
+                deferred.append(.request(requestHead, body: requestBody))
+            } else {
+                received(requestHead, body: requestBody, context: context)
+            }
         }
     }
 
@@ -129,11 +145,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     /// A complete request: route it, then write its response now or queue it behind earlier ones.
-    private func received(_ requestHead: HTTPRequestHead, body: ByteBuffer?, context: ChannelHandlerContext) {
+    func received(_ requestHead: HTTPRequestHead, body: ByteBuffer?, context: ChannelHandlerContext) {
         let request = Request(method: requestHead.method, uri: requestHead.uri, headers: requestHead.headers, body: body)
         let match = router.match(request)
-        // NIO's encoder sent a response to CONNECT without a body or length, so only closing frames it.
-        let keepAlive = requestHead.isKeepAlive && requestHead.method != .CONNECT && !quiescing
+        let keepAlive = !Self.endsConnection(requestHead) && !quiescing
         // The server span starts once the request is routed and ends when its response is written (`write`);
         // with tracing off a request pays this nil check and that one, nothing else.
         let span = tracer?.start(requestHead, route: match.template, localAddress: context.channel.localAddress)
@@ -161,6 +176,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
     }
 
+    /// `Connection: close` (or HTTP/1.0 without keep-alive), or CONNECT: NIO's encoder sent a response to
+    /// CONNECT without a body or length, so only closing frames it.
+    static func endsConnection(_ requestHead: HTTPRequestHead) -> Bool {
+        !requestHead.isKeepAlive || requestHead.method == .CONNECT
+    }
+
     /// Where a request becomes a response: the router's handler, or the routing error.
     func respond(to request: Request, match: Router.Match, context: ChannelHandlerContext) -> Reply {
         guard let handler = match.handler else {
@@ -181,7 +202,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         requestStarted = nil
         closing = true
         let error = HTTPError(.payloadTooLarge, "request body too large: at most \(limits.maxBodyBytes) bytes")
-        deliver(error.response, for: Self.refused(version: version), context: context)
+        refuse(error.response, for: Self.refused(version: version), context: context)
     }
 
     /// The exchange of a request refused before routing: counted, not timed, and the connection closes.
@@ -190,8 +211,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // Input after a parser error only repeats it; the closing response already decided ends the connection.
-        if closing, error is ByteToMessageDecoderError { return }
+        // Input after a parser error only repeats it (the parser may report it again); the closing response
+        // already decided ends the connection, after any deferred requests are answered.
+        if closing, error is ByteToMessageDecoderError || error is HTTPParserError { return }
         guard let parserError = error as? HTTPParserError, !closing else {
             context.close(promise: nil)
             return
@@ -201,7 +223,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         body = nil
         requestStarted = nil
         closing = true
-        deliver(Self.error(for: parserError).response, for: Self.refused(), context: context)
+        refuse(Self.error(for: parserError).response, for: Self.refused(), context: context)
     }
 
     /// The JSON error for what NIO's parser rejected: 405 for an unknown method, 431 for oversized headers.
@@ -223,16 +245,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         }
         // Shutting down: close an idle connection now; otherwise the next response says `close` and ends it.
         quiescing = true
-        if head == nil, requestStarted == nil, queue.isEmpty, outbound.readableBytes == 0 {
+        if head == nil, requestStarted == nil, queue.isEmpty, deferred.isEmpty, outbound.readableBytes == 0 {
             context.close(promise: nil)
         }
     }
 
     // MARK: outbound
 
-    /// Holds reads while too many responses wait, or once the connection is closing.
+    /// Holds reads while requests wait to be answered, or once the connection is closing.
     func read(context: ChannelHandlerContext) {
-        if closing || queue.count >= limits.maxQueuedResponses {
+        if closing || !deferred.isEmpty || mustDefer(context: context) {
             readHeld = true
         } else {
             context.read()
@@ -250,10 +272,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         context.fireChannelActive()
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { answerDeferred(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         stopTimer()
         closing = true
         dropQueued()
+        deferred.removeAll()
         context.fireChannelInactive()
     }
 
