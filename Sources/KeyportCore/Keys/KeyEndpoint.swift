@@ -60,7 +60,8 @@ public struct KeyEndpoint: Sendable {
             var bytes = [UInt8](repeating: 0, count: length)
             bytes.withUnsafeMutableBytes { Self.fillRandom($0) }
             let text = encoding == .hex ? KeyEncoding.hex(bytes) : KeyEncoding.base64(bytes)
-            // A big key is encoded on the thread pool: copy it into a buffer there, not on the event loop.
+            // Long text gets a buffer of its own, written after the head rather than copied into it; for keys
+            // over 64 KiB this copy runs on the thread pool, with the encoding.
             response.body = text.count <= Response.inlineBodyLimit ? .bytes(text) : .buffer(ByteBuffer(bytes: text))
         }
         metrics?.recordKeyLength(length)
