@@ -22,21 +22,21 @@ public struct PortsSnapshot: Sendable {
 
     /// The record with this id, else the first record (in id order) that lists `id` in its `unlocs`.
     public func record(id: String) -> PortRecord? {
-        id.withUTF8Bytes { key in
-            if let position = tables.position(ofID: key) { return tables.record(at: position) }
-            if let position = tables.position(listing: key) { return tables.record(at: position) }
-            return nil
-        }
+        position(of: id).map { tables.record(at: $0) }
     }
 
     /// Appends the JSON of `record(id:)` (as `PortsJSON.appendRecord` writes it) straight from the stored
     /// bytes, without making the record's strings and arrays; `false`, and nothing appended, when no
     /// record has or lists `id`.
     public func appendJSON(ofID id: String, into out: inout [UInt8]) -> Bool {
-        let position = id.withUTF8Bytes { key in tables.position(ofID: key) ?? tables.position(listing: key) }
-        guard let position else { return false }
+        guard let position = position(of: id) else { return false }
         PortsJSON.appendStoredRecord(at: position, of: tables, into: &out)
         return true
+    }
+
+    /// The position of the record with this id, else of the first one (in id order) that lists it.
+    private func position(of id: String) -> Int? {
+        id.withUTF8Bytes { key in tables.position(ofID: key) ?? tables.position(listing: key) }
     }
 
     /// The record at a position in id order (`0 ..< count`).
