@@ -29,7 +29,7 @@ public struct KeyEndpoint: Sendable {
     /// Validates on the event loop, then generates there (small keys) or on `threadPool` (large ones).
     public func reply(_ request: Request, length text: Substring, context: RouteContext, threadPool: NIOThreadPool) throws(HTTPError) -> Reply {
         let length = try parseLength(text)
-        let encoding = request.query.isEmpty ? .raw : try parseEncoding(request)
+        let encoding = try parseEncoding(request)
         guard length > Self.offloadThreshold else { return .now(makeResponse(length: length, encoding: encoding)) }
         return .later(threadPool.runIfActive(eventLoop: context.eventLoop) { makeResponse(length: length, encoding: encoding) })
     }
@@ -80,6 +80,8 @@ public struct KeyEndpoint: Sendable {
     }
 
     func parseEncoding(_ request: Request) throws(HTTPError) -> Encoding {
+        // Most requests have no query: skip splitting it.
+        guard !request.query.isEmpty else { return .raw }
         guard let items = request.queryItems() else {
             throw HTTPError(.badRequest, "malformed query string")
         }
