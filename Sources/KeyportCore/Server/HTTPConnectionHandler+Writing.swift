@@ -21,7 +21,7 @@ extension HTTPConnectionHandler {
             write(readyResponse, for: ready.exchange, context: context)
             if !context.channel.isActive { return }
         }
-        if !inRead { flush(context: context) }
+        // Answers what waited behind these, flushes, and reads again when there is room.
         answerDeferred(context: context)
     }
 
