@@ -100,7 +100,7 @@ MODES = (
 )
 
 
-def one(cmd: list[str], port: int, ca: pathlib.Path, dur: int) -> dict[str, tuple[float, float, str]]:
+def one(cmd: list[str], port: int, ca: pathlib.Path, dur: int) -> dict[str, tuple[float, float, str, float]]:
     with server(["taskset", "-c", "0", *cmd]) as proc:
         wait_up(port, ca, proc)
         url = f"https://127.0.0.1:{port}/key/32"
