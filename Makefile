@@ -104,10 +104,13 @@ kind-down: ## Delete the kind cluster
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 # --- alerting: rules, Alertmanager config, runbooks (charts/keyport/files/*.yaml -> deploy/) ---
-.PHONY: rules rules-test alerts-live dashboard
+.PHONY: rules rules-test alerts-live dashboard docs
 
 rules: venv ## Re-render deploy/prometheus/keyport.rules.yaml and deploy/alertmanager/alertmanager.yml from the chart's templates
 	$(VENV)/bin/python scripts/render-alerting.py
+
+docs: build ## Re-generate README.md's flag table from the flags' declarations (scripts/generate-flag-table.py)
+	KEYPORT_BIN=$(BIN_DIR)/keyport $(PYTHON) scripts/generate-flag-table.py
 
 dashboard: venv ## Re-generate the Grafana dashboard charts/keyport/files/dashboards/keyport.json (scripts/generate-dashboard.py)
 	$(VENV)/bin/python scripts/generate-dashboard.py

@@ -1,10 +1,12 @@
-"""Source checks that no build on this machine can make: the Musl (static Linux SDK) branch of the code."""
+"""Source checks: the Musl (static Linux SDK) branch of the code, which no build on this machine makes, and the\nREADME's flag table, generated from the flags' one declaration."""
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+import support
 
 REPO = Path(__file__).resolve().parent.parent
 CONDITION = re.compile(r"#(?:if|elseif)\s+canImport\((\w+)\)")
@@ -55,3 +57,25 @@ def test_the_check_finds_a_misplaced_call():
     assert misplaced_c_library_calls(darwin_first) == []
     assert misplaced_c_library_calls("#if canImport(Musl)\nGlibc.read()\n#endif\n") == ["2: Glibc.read()"]
     assert misplaced_c_library_calls("#if canImport(Glibc)\nx()\n#else\nGlibc.read()\n#endif\n") == ["4: Glibc.read()"]
+
+
+def flag_table_generator():
+    spec = importlib.util.spec_from_file_location("generate_flag_table", REPO / "scripts" / "generate-flag-table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readme_flag_table_is_the_binarys_own(tmp_path, monkeypatch):
+    """README.md's flag table is `keyport flags`' output, and --check notices a hand edit of it."""
+    module = flag_table_generator()
+    binary = support.keyport_bin()
+    assert binary, "no keyport binary: run `make build`"
+    monkeypatch.setenv("KEYPORT_BIN", binary)
+    assert module.main(["--check"]) == 0, "stale flag table: run `make docs`"
+    edited = tmp_path / "README.md"
+    edited.write_text(module.README.read_text().replace("| `--max-size` | `KEYPORT_MAX_SIZE` | 1024 |", "| `--max-size` | `KEYPORT_MAX_SIZE` | 2048 |", 1))
+    monkeypatch.setattr(module, "README", edited)
+    assert module.main(["--check"]) == 1
+    assert module.main([]) == 0
+    assert "| `--max-size` | `KEYPORT_MAX_SIZE` | 1024 |" in edited.read_text()

@@ -45,6 +45,7 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         // Standard variables such as OTEL_EXPORTER_OTLP_ENDPOINT have no flag twin.
         guard flag.hasPrefix("--") else { return "invalid value \"\(value)\" for \(flag): expected \(accepted)" }
+        guard ServerFlag.named(flag) != nil else { return "unknown flag \(flag): expected \(accepted)" }
         return "invalid value \"\(value)\" for \(flag) (env \(Configuration.environmentName(of: flag))): expected \(accepted)"
     }
 }
@@ -55,79 +56,33 @@ extension Configuration {
         "KEYPORT_" + String(flag.drop(while: { $0 == "-" }).uppercased().map { $0 == "-" ? "_" : $0 })
     }
 
-    /// Resolves each setting from its flag, else its `KEYPORT_*` environment variable, else the default.
-    public init(flags: Flags, environment: [String: String]) throws(ConfigurationError) {
+    /// Resolves each setting from its flag in `arguments` (`keyport serve`'s, without the command name),
+    /// else its `KEYPORT_*` environment variable, else the default, reading the declarations in `ServerFlag.all`.
+    public init(arguments: [String], environment: [String: String]) throws(ConfigurationError) {
         self.init()
-        func value(_ flag: String, _ option: String?) -> String? {
-            option ?? environment[Self.environmentName(of: flag)]
+        let commandLine = try ServerFlag.commandLine(arguments)
+        func value(_ flag: ServerFlag) -> String? {
+            if let given = commandLine[flag.name] { return given }
+            let variable = environment[flag.environmentName]
+            return flag.blankEnvironmentIsUnset && variable?.isEmpty == true ? nil : variable
         }
-        if let raw = value("--srv-port", flags.srvPort) {
-            port = try Self.integer(raw, flag: "--srv-port", in: 0...65535)
-        }
-        if let raw = value("--host", flags.host) {
-            guard !raw.isEmpty, !raw.contains(where: { $0 == " " || $0 == "/" }) else {
-                throw ConfigurationError(flag: "--host", value: raw, accepted: "an IPv4/IPv6 address or host name")
+        for flag in ServerFlag.all {
+            guard let raw = value(flag) else { continue }
+            do {
+                try flag.apply(&self, raw)
+            } catch {
+                let accepted = (error as? ServerFlag.Rejection)?.accepted ?? "a valid value (\(error))"
+                throw ConfigurationError(flag: flag.name, value: raw, accepted: accepted)
             }
-            host = raw
         }
-        if let raw = value("--max-size", flags.maxSize) {
-            maxKeySize = try Self.integer(raw, flag: "--max-size", in: 1...Self.maxKeySizeLimit)
-        }
-        if let raw = value("--ports-file", flags.portsFile) {
-            guard !raw.isEmpty else {
-                throw ConfigurationError(flag: "--ports-file", value: raw, accepted: "a path to a JSON ports file")
-            }
-            portsFile = raw
-        }
-        if let raw = value("--log-level", flags.logLevel) {
-            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
-                throw ConfigurationError(
-                    flag: "--log-level", value: raw,
-                    accepted: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            logLevel = level
-        }
-        if let raw = value("--log-format", flags.logFormat) {
-            guard let format = LogFormat(rawValue: raw.lowercased()) else {
-                throw ConfigurationError(flag: "--log-format", value: raw, accepted: "json or text")
-            }
-            logFormat = format
-        }
-        if let raw = value("--shutdown-delay", flags.shutdownDelay) {
-            shutdownDelay = try Self.duration(
-                raw, flag: "--shutdown-delay", in: .zero ... .seconds(3600),
-                accepted: "a duration from 0s to 1h such as 5s, 500ms or 1m")
-        }
-        let timeoutAccepted = "a duration from 100ms to 1h such as 30s or 1m"
-        if let raw = value("--idle-timeout", flags.idleTimeout) {
-            idleTimeout = try Self.duration(raw, flag: "--idle-timeout", in: Self.timeoutRange, accepted: timeoutAccepted)
-        }
-        if let raw = value("--request-timeout", flags.requestTimeout) {
-            requestTimeout = try Self.duration(raw, flag: "--request-timeout", in: Self.timeoutRange, accepted: timeoutAccepted)
-        }
+        func valueOf(_ name: String) -> String? { ServerFlag.named(name).flatMap(value) }
         tls = try Self.tlsFiles(
-            certificate: value("--tls-cert-file", flags.tlsCertFile), key: value("--tls-key-file", flags.tlsKeyFile),
-            clientCA: value("--tls-client-ca-file", flags.tlsClientCAFile))
-        tracing = try Self.tracing(flags: flags, environment: environment)
-        if flags.enableFaultInjection {
-            faultInjectionEnabled = true
-        } else if let raw = environment[Self.environmentName(of: "--enable-fault-injection")] {
-            switch raw.lowercased() {
-            case "1", "true", "yes", "on": faultInjectionEnabled = true
-            case "", "0", "false", "no", "off": faultInjectionEnabled = false
-            default:
-                throw ConfigurationError(flag: "--enable-fault-injection", value: raw, accepted: "true or false")
-            }
-        }
+            certificate: valueOf("--tls-cert-file"), key: valueOf("--tls-key-file"), clientCA: valueOf("--tls-client-ca-file"))
+        tracing = try Self.tracing(tracing, environment: environment)
     }
 
     /// Both of certificate and key, or neither; a client CA only with them. The files are read later, by `TLSMaterial`.
     private static func tlsFiles(certificate: String?, key: String?, clientCA: String?) throws(ConfigurationError) -> TLSFiles? {
-        for (flag, raw) in [("--tls-cert-file", certificate), ("--tls-key-file", key), ("--tls-client-ca-file", clientCA)] {
-            if let raw, raw.isEmpty {
-                throw ConfigurationError(flag: flag, value: raw, accepted: "a path to a PEM file")
-            }
-        }
         switch (certificate, key) {
         case (nil, nil):
             if let clientCA {
@@ -143,23 +98,5 @@ extension Configuration {
             throw ConfigurationError(
                 flag: "--tls-cert-file", value: certificate, accepted: "no value unless --tls-key-file is set too")
         }
-    }
-
-    private static func duration(
-        _ raw: String, flag: String, in range: ClosedRange<Duration>, accepted: String
-    ) throws(ConfigurationError) -> Duration {
-        guard let duration = Duration.parse(raw), range.contains(duration) else {
-            throw ConfigurationError(flag: flag, value: raw, accepted: accepted)
-        }
-        return duration
-    }
-
-    private static func integer(_ raw: String, flag: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-        guard let number = Int(raw), range.contains(number) else {
-            throw ConfigurationError(
-                flag: flag, value: raw,
-                accepted: "an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return number
     }
 }

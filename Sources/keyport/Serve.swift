@@ -5,14 +5,19 @@ import NIOPosix
 
 /// Serves HTTP until SIGTERM or SIGINT.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server (the default).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server (the default).",
+        discussion: "Every flag has an environment twin; a flag wins over it.\n\n" + ServerFlag.helpText)
 
-    @OptionGroup var options: ServeOptions
+    // The flags are declared once, in `ServerFlag.all`, and parsed by `Configuration`: argument-parser
+    // declares each option as a property and cannot build them from that table, so it hands them over whole.
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var arguments: [String] = []
 
     func run() async throws {
         let configuration: Configuration
         do {
-            configuration = try Configuration(flags: options.flags, environment: ProcessEnvironment.all)
+            configuration = try Configuration(arguments: arguments, environment: ProcessEnvironment.all)
         } catch {
             // One line naming the flag and what it accepts, then a usage exit code, before anything binds.
             FileOutput.standardError("keyport: \(error)\n")

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ConfigurationTests {
     func configuration(_ arguments: [String], environment: [String: String] = [:]) throws -> Configuration {
-        try Configuration(flags: FlagArguments.flags(arguments), environment: environment)
+        try Configuration(arguments: arguments, environment: environment)
     }
 
     @Test func defaultsAreTheDocumentedOnes() throws {
@@ -83,6 +83,40 @@ import Testing
         #expect(error.description.contains(accepted))
         #expect(error.description.contains("\"\(value)\""))
         #expect(!error.description.contains("\n"))
+    }
+
+    @Test func everyFlagIsParsedByTheCodeTheExecutableUses() throws {
+        // `--flag value`, `--flag=value`, a switch alone and a switch with a value.
+        #expect(try configuration(["--srv-port=8081"]).port == 8081)
+        #expect(try configuration(["--enable-fault-injection=false"]).faultInjectionEnabled == false)
+        #expect(try configuration(["--enable-fault-injection", "--srv-port", "1"]).faultInjectionEnabled)
+        // The last of a repeated flag wins, as in most command-line parsers.
+        #expect(try configuration(["--max-size", "1", "--max-size", "2"]).maxKeySize == 2)
+    }
+
+    @Test(arguments: [["--srv-prot", "80"], ["srv-port"], ["-p", "80"], ["--help-me"]])
+    func unknownFlagsAreRefusedNotIgnored(arguments: [String]) throws {
+        let error = try #require(throws: ConfigurationError.self) { try configuration(arguments) }
+        #expect(error.description.contains("keyport serve --help"))
+        #expect(!error.description.contains("\n"))
+    }
+
+    @Test func aFlagWithoutItsValueIsRefused() throws {
+        let error = try #require(throws: ConfigurationError.self) { try configuration(["--max-size"]) }
+        #expect(error.flag == "--max-size")
+        #expect(error.accepted == "a value after the flag")
+    }
+
+    @Test func helpAndTheREADMETableListEveryDeclaredFlag() {
+        let names = ServerFlag.all.map(\.name)
+        #expect(Set(names).count == names.count, "a flag declared twice")
+        for flag in ServerFlag.all {
+            #expect(ServerFlag.helpText.contains(flag.name))
+            #expect(ServerFlag.helpText.contains(flag.environmentName))
+            #expect(ServerFlag.markdownTable.contains("| `\(flag.name)` | `\(flag.environmentName)` |"))
+        }
+        #expect(ServerFlag.helpText.contains("--max-size BYTES"))
+        #expect(ServerFlag.helpText.contains("  --enable-fault-injection\n"))
     }
 
     @Test func anEmptyHostIsRejected() throws {

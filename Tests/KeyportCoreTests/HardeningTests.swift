@@ -5,7 +5,7 @@ import Testing
 /// Regressions for bad input found while hardening (docs/hardening.md): every one answers a clear 4xx.
 @Suite struct HardeningTests {
     private func configuration(_ arguments: [String], environment: [String: String] = [:]) throws -> Configuration {
-        try Configuration(flags: FlagArguments.flags(arguments), environment: environment)
+        try Configuration(arguments: arguments, environment: environment)
     }
 
     @Test func timeoutsComeFromFlagsAndEnvironment() throws {

@@ -55,6 +55,23 @@ import Testing
         #expect(!keyport.standardOutput.contains("listening"))
     }
 
+    @Test func aMisspeltFlagExitsBeforeBinding() async throws {
+        let keyport = try KeyportProcess(["--srv-prot", "0"])
+        #expect(try await keyport.exitStatus() == 64)
+        #expect(keyport.standardError.split(separator: "\n").count == 1)
+        #expect(keyport.standardError.contains("--srv-prot"))
+        #expect(!keyport.standardOutput.contains("listening"))
+    }
+
+    @Test func serveHelpListsEveryFlagWithItsDefaultAndEnvironmentTwin() async throws {
+        let keyport = try KeyportProcess(["serve", "--help"])
+        #expect(try await keyport.exitStatus() == 0)
+        for flag in ServerFlag.all {
+            #expect(keyport.standardOutput.contains(flag.name), "\(flag.name) missing from --help")
+            #expect(keyport.standardOutput.contains(flag.environmentName))
+        }
+    }
+
     @Test func badEnvironmentExitsToo() async throws {
         let keyport = try KeyportProcess(["--srv-port", "0"], environment: ["KEYPORT_LOG_FORMAT": "yaml"])
         #expect(try await keyport.exitStatus() == 64)

@@ -47,16 +47,16 @@ import Testing
     }
 
     @Test func flagsNeedEachOther() throws {
-        let flags = FlagArguments.flags(["--tls-cert-file", "/c.pem"])
-        let alone = try #require(throws: ConfigurationError.self) { try Configuration(flags: flags, environment: [:]) }
+        let flags = ["--tls-cert-file", "/c.pem"]
+        let alone = try #require(throws: ConfigurationError.self) { try Configuration(arguments: flags, environment: [:]) }
         #expect(alone.flag == "--tls-cert-file")
-        let both = try Configuration(flags: flags, environment: ["KEYPORT_TLS_KEY_FILE": "/k.pem"])
+        let both = try Configuration(arguments: flags, environment: ["KEYPORT_TLS_KEY_FILE": "/k.pem"])
         #expect(both.tls == TLSFiles(certificate: "/c.pem", key: "/k.pem"))
         let error = try #require(throws: ConfigurationError.self) {
-            try Configuration(flags: Configuration.Flags(), environment: ["KEYPORT_TLS_CLIENT_CA_FILE": "/ca.pem"])
+            try Configuration(arguments: [], environment: ["KEYPORT_TLS_CLIENT_CA_FILE": "/ca.pem"])
         }
         #expect(error.flag == "--tls-client-ca-file")
-        #expect(try Configuration(flags: Configuration.Flags(), environment: [:]).tls == nil)
+        #expect(try Configuration(arguments: [], environment: [:]).tls == nil)
     }
 
     @Test func theHealthCheckSpeaksHTTPS() async throws {

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct TracingConfigurationTests {
     func configuration(_ arguments: [String], environment: [String: String] = [:]) throws -> Configuration {
-        try Configuration(flags: FlagArguments.flags(arguments), environment: environment)
+        try Configuration(arguments: arguments, environment: environment)
     }
 
     func error(_ arguments: [String], environment: [String: String] = [:]) -> ConfigurationError? {
