@@ -11,6 +11,13 @@ import Testing
         var sink: LogSink { LogSink { bytes in self.lines.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } } }
     }
 
+    @Test func timestampsAreRFC3339InUTC() {
+        let instant = WallClock.Instant(seconds: 1_795_430_400 + 3_723, nanoseconds: 45_600_000)
+        #expect(instant.iso8601 == "2026-11-23T11:42:03.045Z")
+        #expect(instant.iso8601(fractionDigits: 0) == "2026-11-23T11:42:03Z")
+        #expect(TLSMaterial.timestamp(0) == "1970-01-01T00:00:00Z")
+    }
+
     @Test func jsonLinesCarryTimeLevelMessageAndMetadata() throws {
         let lines = Lines()
         var logger = Logger(label: "keyport") { JSONLogHandler(label: $0, level: .info, sink: lines.sink) }

@@ -11,7 +11,10 @@ public enum WallClock {
         public var nanoseconds: Int
 
         /// RFC 3339 / ISO 8601 in UTC with milliseconds: `2026-11-23T18:00:00.123Z`.
-        public var iso8601: String {
+        public var iso8601: String { iso8601(fractionDigits: 3) }
+
+        /// RFC 3339 / ISO 8601 in UTC: milliseconds with 3 digits, whole seconds (`...:00Z`) with 0.
+        public func iso8601(fractionDigits: Int) -> String {
             var time = time_t(seconds)
             var parts = tm()
             gmtime_r(&time, &parts)
@@ -19,9 +22,9 @@ public enum WallClock {
                 let text = String(value)
                 return String(repeating: "0", count: max(0, width - text.count)) + text
             }
+            let fraction = fractionDigits == 3 ? "." + pad(Int32(nanoseconds / 1_000_000), 3) : ""
             return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-                + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-                + "\(pad(Int32(nanoseconds / 1_000_000), 3))Z"
+                + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))\(fraction)Z"
         }
 
         public var secondsSinceEpoch: Double { Double(seconds) + Double(nanoseconds) / 1e9 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import KeyportPorts
 import NIOSSL
 
 /// One loaded, validated certificate chain and key as a ready `NIOSSLContext`, with what the metrics
@@ -65,7 +66,7 @@ public struct TLSMaterial: Sendable {
         }
         return TLSMaterial(
             context: context, notAfter: Int(leaf.notValidAfter),
-            serial: leaf.serialNumber.map { hex($0) }.joined())
+            serial: leaf.serialNumber.map { ASCIIHex.uppercase(UInt32($0), count: 2) }.joined())
     }
 
     private static func certificates(_ path: String, flag: String) throws(TLSLoadError) -> [NIOSSLCertificate] {
@@ -93,18 +94,8 @@ public struct TLSMaterial: Sendable {
         return bytes
     }
 
-    private static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-    }
-
-    /// `2026-12-01T10:40:00Z`.
+    /// `2026-12-01T10:40:00Z`: certificate times are whole seconds.
     static func timestamp(_ seconds: Int) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        WallClock.Instant(seconds: seconds, nanoseconds: 0).iso8601(fractionDigits: 0)
     }
 }
