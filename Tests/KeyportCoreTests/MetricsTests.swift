@@ -4,6 +4,16 @@ import NIOHTTP1
 import Testing
 
 @Suite struct MetricsTests {
+    @Test func methodLabelsAreBoundedAndEachHasItsOwnSlot() {
+        let known: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .DELETE, .PATCH, .OPTIONS, .TRACE, .CONNECT]
+        #expect(known.map(KeyportMetrics.methodLabel) == known.map(\.rawValue))
+        #expect(Set(known.map(KeyportMetrics.methodSlot)) == Set(1...9))
+        for other: HTTPMethod in [.PROPFIND, .RAW(value: "BREW"), .PURGE] {
+            #expect(KeyportMetrics.methodLabel(other) == "OTHER")
+            #expect(KeyportMetrics.methodSlot(other) == 0)
+        }
+    }
+
     @Test(arguments: [1, 20, 1000, 1024, 1_048_576])
     func keyLengthBucketsFollowTheConfiguredMaximum(maxSize: Int) throws {
         let metrics = KeyportMetrics(maxKeySize: maxSize)

@@ -75,12 +75,13 @@ public final class KeyportMetrics: Sendable {
         (1...20).map { Double(maxKeySize) * Double($0) / 20 }
     }
 
-    /// Labels are bounded: unknown methods become `OTHER` so a client cannot grow the label set.
+    /// The methods counted under their own label; any other shares `OTHER`, so a client cannot grow the
+    /// label set. GET and HEAD come first: the hot path finds them at once.
+    static let labelledMethods: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .DELETE, .PATCH, .OPTIONS, .TRACE, .CONNECT]
+
+    /// The method's label: its name, or `OTHER`.
     public static func methodLabel(_ method: HTTPMethod) -> String {
-        switch method {
-        case .GET, .HEAD, .POST, .PUT, .DELETE, .PATCH, .OPTIONS, .TRACE, .CONNECT: method.rawValue
-        default: "OTHER"
-        }
+        methodSlot(method) == 0 ? "OTHER" : method.rawValue
     }
 
     /// The counter and the duration histogram of one method, route and status, resolved once.
@@ -95,20 +96,9 @@ public final class KeyportMetrics: Sendable {
         }
     }
 
-    /// A small number per method label (`OTHER` shares one), for keys that avoid hashing strings.
+    /// A small number per method label (`OTHER` is 0), for keys that avoid hashing strings.
     public static func methodSlot(_ method: HTTPMethod) -> Int {
-        switch method {
-        case .GET: 1
-        case .HEAD: 2
-        case .POST: 3
-        case .PUT: 4
-        case .DELETE: 5
-        case .PATCH: 6
-        case .OPTIONS: 7
-        case .TRACE: 8
-        case .CONNECT: 9
-        default: 0
-        }
+        labelledMethods.firstIndex(of: method).map { $0 + 1 } ?? 0
     }
 
     /// The handles for `method` on `route` answered with `status`, registered on first use.
