@@ -1,7 +1,18 @@
 import Foundation
 @testable import KeyportCore
 import NIOCore
+import NIOEmbedded
+import NIOPosix
 import Testing
+
+/// `KeyEndpoint.reply` as the router calls it; keys up to 1 KiB are answered at once, on the event loop.
+func replyNow(_ endpoint: KeyEndpoint, _ request: Request, length: Substring) throws(HTTPError) -> Response {
+    let context = RouteContext(parameter: length, eventLoop: EmbeddedEventLoop())
+    switch try endpoint.reply(request, length: length, context: context, threadPool: .singleton) {
+    case .now(let response): return response
+    case .later: preconditionFailure("a key of at most 1 KiB is answered on the event loop")
+    }
+}
 
 @Suite struct KeyEndpointTests {
     let endpoint = KeyEndpoint(maxSize: 1024, metrics: nil)
@@ -9,7 +20,7 @@ import Testing
     func get(_ uri: String) throws(HTTPError) -> Response {
         let request = Request(method: .GET, uri: uri)
         let length = request.path.dropFirst("/key/".count)
-        return try endpoint.handle(request, length: length)
+        return try replyNow(endpoint, request, length: length)
     }
 
     @Test(arguments: [1, 2, 31, 32, 33, 512, 1023, 1024])
@@ -75,8 +86,8 @@ import Testing
     @Test func theMaximumFollowsTheConfiguration() throws {
         let small = KeyEndpoint(maxSize: 10, metrics: nil)
         let request = Request(method: .GET, uri: "/key/11")
-        let error = try #require(throws: HTTPError.self) { try small.handle(request, length: "11") }
+        let error = try #require(throws: HTTPError.self) { try replyNow(small, request, length: "11") }
         #expect(error.message.contains("1...10"))
-        #expect(try small.handle(request, length: "10").body.count == 10)
+        #expect(try replyNow(small, request, length: "10").body.count == 10)
     }
 }

@@ -34,10 +34,6 @@ public struct KeyEndpoint: Sendable {
         return .later(threadPool.runIfActive(eventLoop: context.eventLoop) { makeResponse(length: length, encoding: encoding) })
     }
 
-    public func handle(_ request: Request, length text: Substring) throws(HTTPError) -> Response {
-        makeResponse(length: try parseLength(text), encoding: try parseEncoding(request))
-    }
-
     /// Built once, headers serialized: a key's response then costs no allocation for its head.
     static let rawResponse = Response(
         status: .ok, headers: HTTPHeaders([("Content-Type", "application/octet-stream"), ("Cache-Control", "no-store")])
