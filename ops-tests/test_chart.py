@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_python import HelmRenderError, HelmValuesError, lint
+from helm_python import Chart, HelmRenderError, HelmValuesError, lint
 
 from support import dashboard, free_port, keyport_bin, tool
 from support.chart import (
@@ -249,6 +250,50 @@ def test_render_refuses_inconsistent_values(values, message):
     with pytest.raises(HelmRenderError) as err:
         render(values)
     assert message in str(err.value)
+
+
+# The binary's duration grammar (Duration.parse) is the one the chart's schema and its template
+# checks use: each string gets the same verdict from all three (a long grace period, so only the grammar decides).
+DURATIONS = {
+    "0": True, "0s": True, "500ms": True, "5s": True, "1m": True, "1m30s": True, "1s500ms": True,
+    "5": False, "5 s": False, "1.5s": False, "-1s": False, "s": False, "5x": False, "": False, "1d": False,
+}
+
+
+@pytest.fixture(scope="module")
+def schemaless_chart(tmp_path_factory):
+    """The chart without values.schema.json, so the template's own checks meet values the schema would stop."""
+    copy = tmp_path_factory.mktemp("chart") / "keyport"
+    shutil.copytree(CHART_DIR, copy)
+    (copy / "values.schema.json").unlink()
+    with Chart.load(str(copy)) as loaded:
+        yield loaded
+
+
+@pytest.mark.parametrize("text, valid", DURATIONS.items())
+def test_one_duration_grammar_for_binary_schema_and_template(text, valid, schemaless_chart):
+    binary = keyport_bin()
+    assert binary, "no keyport binary: run `make build`"
+    # --request-timeout 0 is refused after --shutdown-delay is read (flags are read in declaration order), so nothing binds.
+    result = subprocess.run([binary, "--shutdown-delay", text, "--request-timeout", "0"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 64
+    assert ("--shutdown-delay" not in result.stderr) == valid, result.stderr
+    values = {"server": {"shutdownDelay": text}, "terminationGracePeriodSeconds": 3600}
+    if valid:
+        chart().validate_schema(values)
+        schemaless_chart.render(values, name=RELEASE, namespace=NAMESPACE)
+    else:
+        with pytest.raises(HelmValuesError):
+            chart().validate_schema(values)
+        with pytest.raises(HelmRenderError, match="server.shutdownDelay"):
+            schemaless_chart.render(values, name=RELEASE, namespace=NAMESPACE)
+
+
+def test_template_durations_add_up():
+    """keyport.durationMillis sums concatenated units: 1m30s + 35s reaches the 2m grace period."""
+    with pytest.raises(HelmRenderError, match="must exceed server.shutdownDelay"):
+        render({"server": {"shutdownDelay": "1m30s", "requestTimeout": "35s"}, "terminationGracePeriodSeconds": 120})
+    render({"server": {"shutdownDelay": "1m30s", "requestTimeout": "25s"}, "terminationGracePeriodSeconds": 120})
 
 
 # --- conventions --------------------------------------------------------------------------------

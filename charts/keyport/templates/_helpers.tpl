@@ -272,23 +272,24 @@ scrape_configs:
 {{- end }}
 
 {{/*
-Duration value ("500ms", "5s", "2m") in milliseconds; fails naming the key otherwise.
+Duration value in milliseconds, in keyport's own grammar (Duration.parse: "0", or whole numbers with ms, s,
+m or h, concatenated as in "1m30s"; the schema's server durations use the same pattern); fails naming the key.
 */}}
 {{- define "keyport.durationMillis" -}}
 {{- $key := index . 0 }}
 {{- $value := toString (index . 1) }}
-{{- if not (regexMatch "^[0-9]+(ms|s|m|h)$" $value) }}
-{{- fail (printf "%s: %q is not a duration; use a whole number with ms, s, m or h (e.g. 500ms, 5s, 1m)" $key $value) }}
+{{- if not (regexMatch "^(0|([0-9]+(ms|s|m|h))+)$" $value) }}
+{{- fail (printf "%s: %q is not a duration; use whole numbers with ms, s, m or h, alone or together (e.g. 500ms, 5s, 1m30s, 1h)" $key $value) }}
 {{- end }}
-{{- if hasSuffix "ms" $value }}
-{{- trimSuffix "ms" $value | int }}
-{{- else if hasSuffix "s" $value }}
-{{- mul (trimSuffix "s" $value | int) 1000 }}
-{{- else if hasSuffix "m" $value }}
-{{- mul (trimSuffix "m" $value | int) 60000 }}
-{{- else }}
-{{- mul (trimSuffix "h" $value | int) 3600000 }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h)" $value -1 }}
+{{- if hasSuffix "ms" . }}{{ $total = add $total (trimSuffix "ms" . | int) }}
+{{- else if hasSuffix "s" . }}{{ $total = add $total (mul (trimSuffix "s" . | int) 1000) }}
+{{- else if hasSuffix "m" . }}{{ $total = add $total (mul (trimSuffix "m" . | int) 60000) }}
+{{- else }}{{ $total = add $total (mul (trimSuffix "h" . | int) 3600000) }}
 {{- end }}
+{{- end }}
+{{- $total }}
 {{- end }}
 
 {{/*
