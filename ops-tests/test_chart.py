@@ -326,7 +326,7 @@ def test_default_install_is_highly_available_on_a_nodeport(default):
     assert port["port"] == 1123 and port["targetPort"] == "http" and "nodePort" not in port
     c = container(deploy, "keyport")
     assert {"name": "http", "containerPort": 1123, "protocol": "TCP"} in c["ports"]
-    assert c["image"] == "keyport:0.1.0"  # tag defaults to appVersion
+    assert c["image"] == "localhost/keyport:0.1.0"  # tag defaults to appVersion
 
 
 def test_fixed_node_port(default):
