@@ -62,7 +62,7 @@ IMAGE_VERSION ?= $(shell sed -n 's/.*releaseVersion = "\(.*\)"/\1/p' Sources/Key
 IMAGE_REVISION ?= $(or $(shell git rev-parse --verify -q HEAD 2>/dev/null),unknown)
 IMAGE_SOURCE ?= $(shell git remote get-url origin 2>/dev/null)
 
-.PHONY: image image-archive load-k3s load-kind load-minikube image-dev compose-smoke container-standins
+.PHONY: image image-archive load-k3s load-kind load-minikube image-dev compose-smoke kube-play-smoke container-standins
 
 image: ## Production image from the Dockerfile as $(IMAGE) (the chart's default), labelled with git's version and revision
 	$(CONTAINER_ENGINE) build $(if $(filter podman,$(notdir $(CONTAINER_ENGINE))),--format docker) -t $(IMAGE) \
@@ -93,6 +93,10 @@ container-standins: ## This machine's set-up (dev/): local stand-ins for the reg
 compose-smoke: venv ## Build the image and run compose.yaml for real under podman-compose, then check it
 	scripts/install-test-deps.sh --containers
 	PYTHON=$(abspath $(VENV))/bin/python scripts/compose-smoke.sh
+
+kube-play-smoke: venv ## The chart's keyport, Prometheus and Alertmanager Deployments started by `podman kube play` on compose-smoke's images, checked from outside
+	scripts/install-test-deps.sh --containers
+	PYTHON=$(abspath $(VENV))/bin/python scripts/kube-play-smoke.sh
 
 # --- Helm chart: charts/keyport, deploy/kind (charts/keyport/README.md) ---
 KIND ?= kind
