@@ -184,7 +184,13 @@ def test_scenarios_pass_the_schema(scenario):
     ({"prometheus": {"retension": "1d"}}, "/prometheus", "'retension' not allowed"),
     ({"image": {"tagg": "1"}}, "/image", "'tagg' not allowed"),
     ({"service": {"type": "Nodeport"}}, "/service/type", "NodePort"),
-    ({"service": {"nodePort": 80}}, "/service/nodePort", "30,000"),
+    ({"service": {"nodePort": 0}}, "/service/nodePort", "want 1"),
+    ({"service": {"nodePort": 70000}}, "/service/nodePort", "want 65,535"),
+    ({"prometheus": {"service": {"nodePort": 70000}}}, "/prometheus/service/nodePort", "want 65,535"),
+    ({"service": {"externalTrafficPolicy": "local"}}, "/service/externalTrafficPolicy", "Local"),
+    ({"podSecurityContext": {"runAsUser": 0}}, "/podSecurityContext/runAsUser", "minimum"),
+    ({"podSecurityContext": {"runAsUser": "65532"}}, "/podSecurityContext/runAsUser", ""),
+    ({"global": "yes"}, "/global", ""),
     ({"server": {"logFormat": "xml"}}, "/server/logFormat", "json"),
     ({"server": {"shutdownDelay": "5 seconds"}}, "/server/shutdownDelay", "pattern"),
     ({"server": {"maxSize": 2_000_000}}, "/server/maxSize", "maximum"),
@@ -244,6 +250,7 @@ def test_schema_keeps_refusing_unknown_keys_everywhere():
     ({"ports": {"data": "{}", "existingConfigMap": "mine"}}, "set at most one ports data source, got ports.data, ports.existingConfigMap"),
     ({"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}, "autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (2)"),
     ({"service": {"type": "ClusterIP", "nodePort": 31000}}, "service.nodePort is set but service.type is ClusterIP"),
+    ({"service": {"type": "ClusterIP", "externalTrafficPolicy": "Local"}}, "service.externalTrafficPolicy is set but service.type is ClusterIP"),
     ({"prometheus": {"scrapeInterval": "15s", "scrapeTimeout": "20s"}}, "prometheus.scrapeTimeout (20s) must not exceed prometheus.scrapeInterval (15s)"),
 ])
 def test_render_refuses_inconsistent_values(values, message):
@@ -371,12 +378,68 @@ def test_default_install_is_highly_available_on_a_nodeport(default):
     assert port["port"] == 1123 and port["targetPort"] == "http" and "nodePort" not in port
     c = container(deploy, "keyport")
     assert {"name": "http", "containerPort": 1123, "protocol": "TCP"} in c["ports"]
-    assert c["image"] == "keyport:0.1.0"  # tag defaults to appVersion
+    assert c["image"] == "localhost/keyport:0.1.0"  # tag defaults to appVersion
 
 
 def test_fixed_node_port(default):
     port = render({"service": {"nodePort": 31123}}).get("Service", FULLNAME)["spec"]["ports"][0]
     assert port["nodePort"] == 31123
+
+
+@pytest.mark.parametrize("node_port", [1123, 8080, 30000, 32767, 40000])
+def test_any_node_port_the_cluster_allows(node_port):
+    """Clusters set their own --service-node-port-range: the schema leaves the range to the API server."""
+    values = {"service": {"nodePort": node_port}, "prometheus": {"service": {"type": "NodePort", "nodePort": node_port}}}
+    chart().validate_schema(values)
+    r = render(values)
+    assert r.get("Service", FULLNAME)["spec"]["ports"][0]["nodePort"] == node_port
+    assert r.get("Service", PROM)["spec"]["ports"][0]["nodePort"] == node_port
+
+
+def test_external_traffic_policy(default):
+    assert "externalTrafficPolicy" not in default.get("Service", FULLNAME)["spec"]  # Kubernetes' default
+    for policy in ("Local", "Cluster"):
+        svc = render({"service": {"externalTrafficPolicy": policy}}).get("Service", FULLNAME)
+        assert svc["spec"]["externalTrafficPolicy"] == policy
+    svc = render({"service": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"}}).get("Service", FULLNAME)
+    assert svc["spec"]["type"] == "LoadBalancer" and svc["spec"]["externalTrafficPolicy"] == "Local"
+
+
+def test_global_values_are_accepted_as_a_subchart(tmp_path):
+    """Helm hands every subchart `global`; umbrella charts, Argo CD and Flux wrappers set it."""
+    chart().validate_schema({"global": {"imageRegistry": "registry.example", "storageClass": "fast"}})
+    parent = tmp_path / "umbrella"
+    (parent / "charts").mkdir(parents=True)
+    (parent / "Chart.yaml").write_text("apiVersion: v2\nname: umbrella\nversion: 1.0.0\n")
+    (parent / "values.yaml").write_text("global:\n  imageRegistry: registry.example\nkeyport:\n  replicaCount: 3\n")
+    chart().save_dir(str(parent / "charts"))
+    from helm_python import Chart
+    with Chart.load(str(parent)) as umbrella:
+        raw = umbrella.render({"global": {"team": "a"}}, name="stack", namespace=NAMESPACE)
+    deploy = Rendered(raw).get("Deployment", "stack-keyport")
+    assert deploy["spec"]["replicas"] == 3
+
+
+def test_platform_assigned_ids_openshift_example():
+    """examples/openshift.yaml: no UID, GID or fsGroup anywhere (restricted-v2 assigns them); the rest of
+    the hardening stays."""
+    values = yaml.safe_load((CHART_DIR / "examples" / "openshift.yaml").read_text())
+    chart().validate_schema(values)
+    r = render(values)
+    seen = 0
+    for name, _, spec in r.pod_specs():
+        psc = spec["securityContext"]
+        assert psc["runAsNonRoot"] is True and psc["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert not {"runAsUser", "runAsGroup", "fsGroup"} & set(psc), (name, psc)
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            sc = c["securityContext"]
+            assert not {"runAsUser", "runAsGroup"} & set(sc), (name, c["name"], sc)
+            assert sc["runAsNonRoot"] is True and sc["readOnlyRootFilesystem"] is True, name
+            assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"] == {"drop": ["ALL"]}, name
+        seen += 1
+    assert seen == 4  # keyport, Prometheus, Alertmanager, the helm test pod
+    # Negative control: without the example the chart names its IDs.
+    assert keyport_deployment(render({}))["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 65532
 
 
 def pod_security_checks(name: str, spec: dict[str, Any]):
@@ -568,7 +631,7 @@ def test_optional_pod_settings():
                 "image": {"digest": "sha256:" + "a" * 64}, "podAnnotations": {"a": "b"}})
     spec = keyport_deployment(r)["spec"]["template"]["spec"]
     assert spec["imagePullSecrets"] == [{"name": "regcred"}] and spec["priorityClassName"] == "critical"
-    assert container(keyport_deployment(r), "keyport")["image"] == "keyport@sha256:" + "a" * 64
+    assert container(keyport_deployment(r), "keyport")["image"] == "localhost/keyport@sha256:" + "a" * 64
     assert keyport_deployment(r)["spec"]["template"]["metadata"]["annotations"] == {"a": "b"}
     for name, _, pod in r.pod_specs():
         assert pod["imagePullSecrets"] == [{"name": "regcred"}], name

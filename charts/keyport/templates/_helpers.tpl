@@ -325,6 +325,9 @@ Cross-field checks the schema cannot express; each failure names the values invo
 {{- if and .Values.service.nodePort (eq .Values.service.type "ClusterIP") }}
 {{- fail "service.nodePort is set but service.type is ClusterIP; use NodePort or LoadBalancer" }}
 {{- end }}
+{{- if and .Values.service.externalTrafficPolicy (eq .Values.service.type "ClusterIP") }}
+{{- fail "service.externalTrafficPolicy is set but service.type is ClusterIP; use NodePort or LoadBalancer" }}
+{{- end }}
 {{- end }}
 
 {{/*
