@@ -105,11 +105,13 @@ def test_real_chart_renders_the_same_rules_and_alertmanager_config(default_rende
     assert len(prometheus_rules) == 1
     assert prometheus_rules[0]["spec"]["groups"] == yaml.safe_load(default_render["rules"])["groups"]
 
+    # The Alertmanager configuration is a Secret (receiver URLs carry tokens), never a ConfigMap.
+    assert not [doc for doc in manifests if doc.get("kind") == "ConfigMap" and "alertmanager.yml" in doc.get("data", {})]
     configmap_am = [
-        yaml.safe_load(doc["data"][key]) for doc in manifests if doc.get("kind") == "ConfigMap"
-        for key in doc.get("data", {}) if key == "alertmanager.yml"
+        yaml.safe_load(doc["stringData"][key]) for doc in manifests if doc.get("kind") == "Secret"
+        for key in doc.get("stringData") or {} if key == "alertmanager.yml"
     ]
-    assert len(configmap_am) == 1, "expected one ConfigMap with alertmanager.yml"
+    assert len(configmap_am) == 1, "expected one Secret with alertmanager.yml"
     assert configmap_am[0] == yaml.safe_load(default_render["alertmanager"])
 
 
