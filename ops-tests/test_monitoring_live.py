@@ -8,7 +8,7 @@ sidecar: `keyport reload-on-change` from KEYPORT_BIN. The mounts are laid out as
 out a ConfigMap volume (files behind a `..data` symlink), and an update swaps `..data` the same way.
 
 What Kubernetes itself does is stood in for, and named where it happens: pod discovery of keyport
-becomes one static target (`keyport_target`), the Alertmanager Service's endpoints become a file
+becomes a static target (`keyport_target`) seen as two releases in two namespaces, the Alertmanager Service's endpoints become a file
 (`file_sd`) that the test empties when it stops Alertmanager, as the endpoints controller would.
 
 Run time here: ~2.5 minutes, most of it the 2-minute quiet run of the default Alertmanager
@@ -29,7 +29,7 @@ import requests
 import yaml
 
 import support
-from support import alerting
+from support import alerting, dashboard
 from support.chart import render
 
 RELEASE_PROM = "keyport-prometheus"
@@ -42,6 +42,7 @@ LIVE_PIPELINE = {"window": "5s", "configReload": {"for": "0s", "severity": "crit
                  "alertmanagerReload": {"for": "0s", "severity": "critical"},
                  "delivery": {"ratio": 0.01, "for": "0s", "severity": "warning"}}
 QUIET_RUN_S = 120
+RELEASE_NAMESPACES = ("team-a", "team-b")
 PROBE_GROUP = "keyport-reload-probe"
 
 
@@ -192,7 +193,9 @@ def stack(tmp_path_factory):
         for job in config["scrape_configs"]:
             if job["job_name"] == "keyport":
                 job.pop("kubernetes_sd_configs"), job.pop("relabel_configs", None)
-                job["static_configs"] = [{"targets": [keyport_target(keyport_port)]}]
+                # Two releases in two namespaces sharing this Prometheus (one process behind both here).
+                job["static_configs"] = [{"targets": [keyport_target(keyport_port)], "labels": {"namespace": ns}}
+                                         for ns in RELEASE_NAMESPACES]
             elif job["job_name"] == "prometheus":
                 job["static_configs"] = [{"targets": [f"127.0.0.1:{prom_port}"]}]
             elif job["job_name"] == "alertmanager":
@@ -262,7 +265,11 @@ def test_versions_and_what_they_lack(stack: Stack) -> None:
     assert re.search(r"version 2\.\d+", stack.versions["prometheus"])
     # Named here, and checked: the tested promtool refuses a field its release does not have, so a
     # rendered configuration that passed `promtool check config` above uses none of them.
-    lacks = {"scrape_config_files (Prometheus 2.43)": "scrape_config_files: [x.yml]\n"}
+    lacks = {
+        "scrape_config_files (Prometheus 2.43)": "scrape_config_files: [x.yml]\n",
+        # Debian builds Prometheus without it: the chart's pod and endpoints discovery are stood in for above.
+        "Kubernetes service discovery (Debian's build)": "scrape_configs:\n  - job_name: k\n    kubernetes_sd_configs: [{role: pod}]\n",
+    }
     for what, snippet in lacks.items():
         path = stack.workdir / "lacks.yml"
         path.write_text(snippet)
@@ -353,3 +360,29 @@ def test_stopped_alertmanager_raises_failing_then_not_connected(stack: Stack) ->
          lambda: stack.alerts("KeyportPrometheusNotConnectedToAlertmanager"), 60)
     assert stack.value('prometheus_notifications_alertmanagers_discovered{job="prometheus"}') == 0
     stack.timings["endpoints gone -> not-connected alert"] = time.time() - dropped
+
+
+def test_dashboard_keeps_two_releases_sharing_one_prometheus_apart(stack: Stack) -> None:
+    """Every dashboard query, with one namespace chosen, returns only that namespace's series."""
+    wait("both releases to be scraped", lambda: stack.value('count(up{job="keyport"} == 1)') == 2)
+    templating = {v["name"]: v for v in dashboard.load()["templating"]["list"]}
+    match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", dashboard.substitute(templating["namespace"]["query"]["query"], {"job": "keyport"}))
+    assert match
+    namespaces = requests.get(f"{stack.prometheus_url}/api/v1/label/{match.group(2)}/values",
+                              params={"match[]": match.group(1)}, timeout=5).json()["data"]
+    assert namespaces == sorted(RELEASE_NAMESPACES)
+    chosen, other = RELEASE_NAMESPACES
+    variables = {"job": "keyport", "namespace": chosen, "instance": ".+", "latency_bound": "0.25", "slo_objective": "0.999",
+                 "latency_objective": "0.99", "__rate_interval": "4s", "__interval": "2s", "__range": "60s"}
+    with_data = 0
+    for panel, target in dashboard.targets(dashboard.load()):
+        expr = dashboard.substitute(target["expr"], variables)
+        assert "$" not in expr, (panel["title"], expr)
+        result = stack.query(expr)
+        assert all(series["metric"].get("namespace") in (None, chosen) for series in result), (panel["title"], result)
+        with_data += any("namespace" in series["metric"] for series in result)
+    assert with_data >= 5, "too few panels showed per-namespace series to mean anything"
+    # The same release's build info: one series chosen, both with All.
+    build = 'count(keyport_build_info{job=~"$job", namespace=~"$namespace", instance=~"$instance"})'
+    assert stack.value(dashboard.substitute(build, variables)) == 1
+    assert stack.value(dashboard.substitute(build, {**variables, "namespace": templating["namespace"]["allValue"]})) == 2
