@@ -93,9 +93,12 @@ class Stack:
     quiet_alertmanager: alerting.Process
     quiet_alertmanager_url: str
     reloader: alerting.Process
+    am_reloader: alerting.Process
     receiver: alerting.WebhookReceiver
     rules_dir: ProjectedDir
     rules: str
+    am_dir: ProjectedDir
+    am_configs: dict[str, str]
     am_targets: pathlib.Path
     started: float
     versions: dict[str, str]
@@ -180,6 +183,8 @@ def stack(tmp_path_factory):
         }
         rendered = render(values)
         default = render({})
+        changed_routing = {**values["alerts"]["routing"], "groupWait": "2s"}
+        changed = render({**values, "alerts": {**values["alerts"], "routing": changed_routing}})
 
         # Prometheus: the rendered config with Kubernetes discovery stood in for.
         config = yaml.safe_load(rendered.get("ConfigMap", RELEASE_PROM)["data"]["prometheus.yml"])
@@ -203,12 +208,16 @@ def stack(tmp_path_factory):
         config_dir.write({"prometheus.yml": yaml.safe_dump(config, sort_keys=False)})
         rules = rendered.get("ConfigMap", f"{RELEASE_PROM}-rules")["data"]["keyport.rules.yaml"]
         am_dir, quiet_dir = ProjectedDir(workdir / "am-config"), ProjectedDir(workdir / "quiet-am-config")
-        am_dir.write({"alertmanager.yml": rendered.get("Secret", RELEASE_AM)["stringData"]["alertmanager.yml"]})
+        am_configs = {"first": rendered.get("Secret", RELEASE_AM)["stringData"]["alertmanager.yml"],
+                      "changed": changed.get("Secret", RELEASE_AM)["stringData"]["alertmanager.yml"]}
+        am_configs["broken"] = am_configs["changed"] + "not_an_alertmanager_field: 1\n"
+        assert am_configs["changed"] != am_configs["first"]
+        am_dir.write({"alertmanager.yml": am_configs["first"]})
         quiet_dir.write({"alertmanager.yml": default.get("Secret", RELEASE_AM)["stringData"]["alertmanager.yml"]})
         (workdir / "secrets").mkdir()
 
         stack = Stack(workdir, None, f"http://127.0.0.1:{prom_port}", None, f"http://127.0.0.1:{am_port}",  # type: ignore[arg-type]
-                      None, f"http://127.0.0.1:{quiet_port}", None, receiver, rules_dir, rules,  # type: ignore[arg-type]
+                      None, f"http://127.0.0.1:{quiet_port}", None, None, receiver, rules_dir, rules, am_dir, am_configs,  # type: ignore[arg-type]
                       am_targets, time.time(), versions)
         stack.write_rules(1)
         for check in (["promtool", "check", "config", str(config_dir.path / "prometheus.yml")],
@@ -239,6 +248,11 @@ def stack(tmp_path_factory):
             "http://127.0.0.1:9090/": f"http://127.0.0.1:{prom_port}/"})
         stack.reloader = alerting.start_process("reloader", [binary, *reloader_args], workdir)
         started.append(stack.reloader)
+        am_reloader_args = local_args(container(rendered, RELEASE_AM, "config-reloader")["args"], {
+            "/etc/alertmanager/config": str(am_dir.path), "/etc/alertmanager/secrets": str(workdir / "secrets"),
+            "http://127.0.0.1:9093/": f"http://127.0.0.1:{am_port}/"})
+        stack.am_reloader = alerting.start_process("am-reloader", [binary, *am_reloader_args], workdir)
+        started.append(stack.am_reloader)
         for name, url, process in (("Alertmanager", stack.alertmanager_url, stack.alertmanager),
                                    ("quiet Alertmanager", stack.quiet_alertmanager_url, stack.quiet_alertmanager),
                                    ("Prometheus", stack.prometheus_url, stack.prometheus)):
@@ -317,6 +331,32 @@ def test_broken_rule_file_keeps_the_old_rules_and_alerts_until_fixed(stack: Stac
     wait("KeyportPrometheusConfigReloadFailed to resolve", lambda: not stack.alerts("KeyportPrometheusConfigReloadFailed")
          and not stack.alerts("KeyportPrometheusConfigReloadFailed", "pending"))
     stack.timings["broken rules: fixed -> alert resolved"] = time.time() - fixed
+
+
+def test_alertmanager_reloads_a_changed_secret_in_place_and_alerts_on_a_broken_one(stack: Stack) -> None:
+    start = time.time()
+    pid = stack.alertmanager.pid
+    first_hash = metric_sum(stack.alertmanager_url, "alertmanager_config_hash")
+    stack.am_dir.write({"alertmanager.yml": stack.am_configs["changed"]})
+    wait("Alertmanager to load the changed configuration",
+         lambda: metric_sum(stack.alertmanager_url, "alertmanager_config_hash") != first_hash)
+    stack.timings["Alertmanager config change: swap -> loaded"] = time.time() - start
+    assert stack.alertmanager.alive() and stack.alertmanager.pid == pid
+    assert metric_sum(stack.alertmanager_url, "alertmanager_config_last_reload_successful") == 1
+    changed_hash = metric_sum(stack.alertmanager_url, "alertmanager_config_hash")
+
+    broken = time.time()
+    assert not stack.alerts("KeyportAlertmanagerConfigReloadFailed")
+    stack.am_dir.write({"alertmanager.yml": stack.am_configs["broken"]})
+    wait("KeyportAlertmanagerConfigReloadFailed to fire", lambda: stack.alerts("KeyportAlertmanagerConfigReloadFailed"))
+    stack.timings["broken Alertmanager config: swap -> alert firing"] = time.time() - broken
+    # The previous configuration keeps routing.
+    assert metric_sum(stack.alertmanager_url, "alertmanager_config_hash") == changed_hash
+    assert stack.alertmanager.pid == pid
+    stack.am_dir.write({"alertmanager.yml": stack.am_configs["first"]})
+    wait("KeyportAlertmanagerConfigReloadFailed to resolve",
+         lambda: metric_sum(stack.alertmanager_url, "alertmanager_config_hash") == first_hash
+         and not stack.alerts("KeyportAlertmanagerConfigReloadFailed"))
 
 
 def test_stopped_webhook_receiver_raises_the_delivery_alert(stack: Stack) -> None:
