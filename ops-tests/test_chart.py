@@ -1062,6 +1062,15 @@ def test_notes_print_how_to_reach_the_nodeport(default):
     assert "WARNING" in render({"server": {"enableFaultInjection": True}}).notes
 
 
+def test_notes_say_nobody_is_notified_until_a_receiver_is_set(default):
+    line = "Nobody is notified of alerts until alerts.routing.*"
+    assert [l for l in default.notes.splitlines() if l.startswith(line)] != []
+    for routing in ({"webhook": {"url": "https://hooks.example.org/x", "sendResolved": True}},
+                    {"slack": {"enabled": True, "channel": "#ops"}}, {"pagerduty": {"enabled": True}}):
+        assert line not in render({"alerts": {"routing": routing}}).notes, routing
+    assert line not in render({"alertmanager": {"enabled": False}}).notes
+
+
 def test_names_follow_overrides():
     r = render({}, name="prod")
     assert r.maybe("Deployment", "prod-keyport") is not None
