@@ -295,10 +295,9 @@ def test_versions_and_what_they_lack(stack: Stack) -> None:
 def test_rule_change_is_reloaded_by_the_same_process(stack: Stack) -> None:
     start = time.time()
     wait("the first rules to evaluate", lambda: stack.value("keyport:reload_probe") == 1)
+    wait("Prometheus to scrape itself", lambda: stack.value('process_start_time_seconds{job="prometheus"}'))
     pid, started_at = stack.prometheus.pid, stack.value('process_start_time_seconds{job="prometheus"}')
-    wait("Prometheus to scrape itself", lambda: started_at or stack.value('process_start_time_seconds{job="prometheus"}'))
-    started_at = stack.value('process_start_time_seconds{job="prometheus"}')
-    time.sleep(2)
+    time.sleep(2)  # a few evaluations of the first rules, to look for after the swap
     before = time.time() - 1
     stack.write_rules(2)
     swapped = time.time()
