@@ -125,7 +125,7 @@ kind-down: ## Delete the kind cluster
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 # --- alerting: rules, Alertmanager config, runbooks (charts/keyport/files/*.yaml -> deploy/) ---
-.PHONY: rules rules-test alerts-live dashboard docs
+.PHONY: rules rules-test alerts-live monitoring-live dashboard docs
 
 rules: venv ## Re-render deploy/prometheus/keyport.rules.yaml and deploy/alertmanager/alertmanager.yml from the chart's templates
 	$(VENV)/bin/python scripts/render-alerting.py
@@ -141,6 +141,9 @@ rules-test: venv ## promtool check/test rules, amtool check-config, values tunin
 
 alerts-live: venv ## Live fault -> Prometheus -> Alertmanager -> webhook test against $(KEYPORT_BIN), printing the latencies
 	$(VENV)/bin/python -m pytest -q -s ops-tests/test_alerts_live.py
+
+monitoring-live: venv ## The chart's Prometheus/Alertmanager config live: reload in place, pipeline alerts, a quiet default (~2.5 min)
+	$(VENV)/bin/python -m pytest -q -s ops-tests/test_monitoring_live.py
 
 # --- high availability: 3 instances behind HAProxy (deploy/haproxy/haproxy.cfg) under load ---
 .PHONY: ha-test
