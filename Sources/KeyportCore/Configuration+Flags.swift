@@ -7,6 +7,10 @@ extension Configuration {
         public var srvPort: String?
         /// `--host`
         public var host: String?
+        /// `--admin-port`
+        public var adminPort: String?
+        /// `--admin-host`
+        public var adminHost: String?
         /// `--max-size`
         public var maxSize: String?
         /// `--ports-file`
@@ -39,7 +43,8 @@ extension Configuration {
             logLevel: String? = nil, logFormat: String? = nil, shutdownDelay: String? = nil,
             idleTimeout: String? = nil, requestTimeout: String? = nil, tlsCertFile: String? = nil,
             tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil, otlpEndpoint: String? = nil,
-            traceSampleRatio: String? = nil, enableFaultInjection: Bool = false
+            traceSampleRatio: String? = nil, enableFaultInjection: Bool = false, adminPort: String? = nil,
+            adminHost: String? = nil
         ) {
             self.srvPort = srvPort
             self.host = host
@@ -56,6 +61,8 @@ extension Configuration {
             self.otlpEndpoint = otlpEndpoint
             self.traceSampleRatio = traceSampleRatio
             self.enableFaultInjection = enableFaultInjection
+            self.adminPort = adminPort
+            self.adminHost = adminHost
         }
     }
 }

@@ -5,8 +5,14 @@ public struct Configuration: Sendable, Equatable {
     /// The largest key length `--max-size` accepts.
     public static let maxKeySizeLimit = 1_048_576
 
+    /// The service listener (`--srv-port`, `--host`): the API, `/health` and a terse `/ready`.
     public var port: Int = 1123
-    public var host: String = "0.0.0.0"
+    /// `::` binds every address family: IPv6, and IPv4 too where the kernel allows (`HTTPServer` falls back to IPv4).
+    public var host: String = "::"
+    /// The admin listener (`--admin-port`, `--admin-host`): `/metrics`, `/version`, `/health`, `/ready`, `/debug/*`.
+    public var adminPort: Int = 9123
+    /// `nil` binds the admin listener to `host`.
+    public var adminHost: String?
     public var maxKeySize: Int = 1024
     /// `nil` means the bundled sample file.
     public var portsFile: String?
@@ -34,6 +40,9 @@ public struct Configuration: Sendable, Equatable {
     }
 
     public init() {}
+
+    /// Where the admin listener binds: `--admin-host`, else the service listener's host.
+    public var resolvedAdminHost: String { adminHost ?? host }
 }
 
 /// A flag or environment value that is out of range; `description` is the one line printed before exiting.
@@ -65,10 +74,18 @@ extension Configuration {
             port = try Self.integer(raw, flag: "--srv-port", in: 0...65535)
         }
         if let raw = value("--host", flags.host) {
-            guard !raw.isEmpty, !raw.contains(where: { $0 == " " || $0 == "/" }) else {
-                throw ConfigurationError(flag: "--host", value: raw, accepted: "an IPv4/IPv6 address or host name")
-            }
-            host = raw
+            host = try Self.host(raw, flag: "--host")
+        }
+        if let raw = value("--admin-port", flags.adminPort) {
+            adminPort = try Self.integer(raw, flag: "--admin-port", in: 0...65535)
+        }
+        if let raw = value("--admin-host", flags.adminHost) {
+            adminHost = try Self.host(raw, flag: "--admin-host")
+        }
+        // One port cannot carry both listeners (port 0 asks for a free one each).
+        if adminPort == port, port != 0 {
+            throw ConfigurationError(
+                flag: "--admin-port", value: String(adminPort), accepted: "a port other than --srv-port's \(port)")
         }
         if let raw = value("--max-size", flags.maxSize) {
             maxKeySize = try Self.integer(raw, flag: "--max-size", in: 1...Self.maxKeySizeLimit)
@@ -143,6 +160,13 @@ extension Configuration {
             throw ConfigurationError(
                 flag: "--tls-cert-file", value: certificate, accepted: "no value unless --tls-key-file is set too")
         }
+    }
+
+    private static func host(_ raw: String, flag: String) throws(ConfigurationError) -> String {
+        guard !raw.isEmpty, !raw.contains(where: { $0 == " " || $0 == "/" }) else {
+            throw ConfigurationError(flag: flag, value: raw, accepted: "an IPv4/IPv6 address or host name")
+        }
+        return raw
     }
 
     private static func duration(

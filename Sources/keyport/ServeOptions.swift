@@ -7,8 +7,14 @@ struct ServeOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("srv-port"), help: "Listening port, 0...65535 (default 1123; env KEYPORT_SRV_PORT).")
     var srvPort: String?
 
-    @Option(help: "Bind address (default 0.0.0.0; env KEYPORT_HOST).")
+    @Option(help: "Bind address (default ::, every address family: IPv6 and IPv4; env KEYPORT_HOST).")
     var host: String?
+
+    @Option(name: .customLong("admin-port"), help: "Admin listener port for /metrics, /version, /health, /ready and /debug/*, 0...65535 (default 9123; env KEYPORT_ADMIN_PORT).")
+    var adminPort: String?
+
+    @Option(name: .customLong("admin-host"), help: "Admin listener bind address (default: the same as --host; env KEYPORT_ADMIN_HOST).")
+    var adminHost: String?
 
     @Option(name: .customLong("max-size"), help: "Largest key in bytes, 1...1048576 (default 1024; env KEYPORT_MAX_SIZE).")
     var maxSize: String?
@@ -56,6 +62,6 @@ struct ServeOptions: ParsableArguments, Sendable {
             logFormat: logFormat, shutdownDelay: shutdownDelay, idleTimeout: idleTimeout,
             requestTimeout: requestTimeout, tlsCertFile: tlsCertFile, tlsKeyFile: tlsKeyFile,
             tlsClientCAFile: tlsClientCAFile, otlpEndpoint: otlpEndpoint, traceSampleRatio: traceSampleRatio,
-            enableFaultInjection: enableFaultInjection)
+            enableFaultInjection: enableFaultInjection, adminPort: adminPort, adminHost: adminHost)
     }
 }

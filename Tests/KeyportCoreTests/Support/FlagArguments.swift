@@ -20,6 +20,8 @@ enum FlagArguments {
             switch name {
             case "--srv-port": flags.srvPort = value
             case "--host": flags.host = value
+            case "--admin-port": flags.adminPort = value
+            case "--admin-host": flags.adminHost = value
             case "--max-size": flags.maxSize = value
             case "--ports-file": flags.portsFile = value
             case "--log-level": flags.logLevel = value
