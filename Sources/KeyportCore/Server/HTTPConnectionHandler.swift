@@ -102,9 +102,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
-            if let announced = requestHead.headers.first(name: "content-length").flatMap(Int.init), announced > limits.maxBodyBytes {
+            let announced = requestHead.headers.first(name: "content-length").flatMap(Int.init)
+            if let announced, announced > limits.maxBodyBytes {
                 refuseBody(context: context)
-            } else if requestHead.headers.contains(name: "expect") {
+            } else if announced.map({ $0 > 0 }) ?? (requestHead.method != .GET && requestHead.method != .HEAD) {
+                // A body may follow (a GET or HEAD without a length has none): the hot path skips this look-up.
                 expectContinue(requestHead)
             }
         case .body(var part):
