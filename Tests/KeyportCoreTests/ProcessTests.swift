@@ -79,6 +79,12 @@ import Testing
             let notReady = try KeyportProcess(["check", "http://127.0.0.1:\(server.port)/ready"])
             #expect(try await notReady.exitStatus() == 1)
             #expect(notReady.standardError.contains("503"))
+            // --expect-status: that status and no other (helm test checks /metrics is not on the service port).
+            let absent = try KeyportProcess(["check", "http://127.0.0.1:\(server.port)/metrics", "--expect-status", "404"])
+            #expect(try await absent.exitStatus() == 0)
+            let present = try KeyportProcess(["check", "http://127.0.0.1:\(server.adminPort)/metrics", "--expect-status", "404"])
+            #expect(try await present.exitStatus() == 1)
+            #expect(present.standardError.contains("answered HTTP 200, expected 404"))
             let badURL = try KeyportProcess(["check", "ftp://example.invalid/"])
             #expect(try await badURL.exitStatus() == 1)
             #expect(badURL.standardError.contains("unsupported URL"))
