@@ -92,7 +92,7 @@ public final class KeyportApplication: Sendable {
     }
 
     /// The two listeners, admin first: it binds first, so the public port never serves without it.
-    public func makeListeners() -> [Listener] {
+    func makeListeners() -> [Listener] {
         [
             Listener(role: .admin, host: configuration.resolvedAdminHost, port: configuration.adminPort, router: makeRouter(for: .admin)),
             Listener(role: .service, host: configuration.host, port: configuration.port, router: makeRouter(for: .service)),
