@@ -51,11 +51,13 @@ COPY Sources/KeyportCore/Resources/openapi.yaml /usr/share/keyport/openapi.yaml
 # Numeric, so Kubernetes' runAsNonRoot can verify it without an /etc/passwd entry.
 USER 65532:65532
 # KEYPORT_BUILD_REVISION: what /version and keyport_build_info report as the revision.
+# KEYPORT_HOST is not set: keyport's default `::` takes IPv4 and IPv6 (IPv4 only where IPv6 is off).
 ENV KEYPORT_BUILD_REVISION=${REVISION} \
-    KEYPORT_HOST=0.0.0.0 \
     KEYPORT_SRV_PORT=1123 \
+    KEYPORT_ADMIN_PORT=9123 \
     KEYPORT_PORTS_FILE=/usr/share/keyport/sample-ports.json
-EXPOSE 1123
+# The service listener; 9123 is the admin listener (/metrics, /version, /debug/*), for the cluster only.
+EXPOSE 1123 9123
 # Exec form: no shell at run time. Readiness, so `depends_on: service_healthy` waits for loaded ports.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["/usr/local/bin/keyport", "check", "http://127.0.0.1:1123/ready", "--timeout", "2s"]

@@ -166,6 +166,7 @@ fuzz-ports: ## libFuzzer run of the ports parser for $(FUZZ_SECONDS) seconds (de
 # --- hardening: OpenAPI + schemathesis, hostile input, slow clients, shutdown, fuzzing, load (docs/hardening.md) ---
 .PHONY: load-test hardening fuzz-long
 URL ?= http://127.0.0.1:1123
+ADMIN_URL ?= http://127.0.0.1:9123
 USERS ?= 50
 SPAWN_RATE ?= 10
 DURATION ?= 60s
@@ -173,7 +174,7 @@ MAX_SIZE ?= 1024
 HARDENING_BIN ?= $(RELEASE_BIN_DIR)/keyport
 
 load-test: venv ## locust's mix (keys, look-ups, listings, ~8% bad requests) against URL=$(URL), USERS, SPAWN_RATE, DURATION, MAX_SIZE (the server's --max-size)
-	KEYPORT_LOAD_MAX_SIZE=$(MAX_SIZE) $(VENV)/bin/locust -f ops-tests/load/locustfile.py --headless -H $(URL) \
+	KEYPORT_LOAD_MAX_SIZE=$(MAX_SIZE) KEYPORT_LOAD_ADMIN_URL=$(ADMIN_URL) $(VENV)/bin/locust -f ops-tests/load/locustfile.py --headless -H $(URL) \
 		-u $(USERS) -r $(SPAWN_RATE) -t $(DURATION) --only-summary
 
 hardening: venv ## Long runs on a release build (needs wrk): 500-connection slowloris, 2,000 keep-alive connections, shutdown under wrk, 3-minute soak with reloads, 1M-record reload peak

@@ -4,6 +4,9 @@ Benchmarks/tls/bench.py and Benchmarks/tracing/abcpu.py (each puts Benchmarks/ o
 import contextlib, os, socket, subprocess
 
 TICK = os.sysconf("SC_CLK_TCK")
+# keyport's admin listener on a free port too, so side-by-side servers never collide on 9123; by
+# environment rather than flag, so a binary from before the admin listener runs unchanged.
+os.environ.setdefault("KEYPORT_ADMIN_PORT", "0")
 
 
 def free_port() -> int:

@@ -129,6 +129,7 @@ class Stack:
     workdir: pathlib.Path
     keyport: alerting.Process
     keyport_url: str
+    admin_url: str
     prometheus: alerting.Process
     prometheus_url: str
     alertmanager: alerting.Process
@@ -145,7 +146,7 @@ class Stack:
     moments: dict[str, float] = field(default_factory=dict)
 
     def post(self, path: str, body: dict) -> None:
-        response = requests.post(self.keyport_url + path, json=body, timeout=5)
+        response = requests.post(self.admin_url + path, json=body, timeout=5)
         assert response.status_code == 204, f"POST {path} {body}: {response.status_code} {response.text}"
 
     def active_alerts(self) -> list[dict]:
@@ -231,17 +232,20 @@ def stack(tmp_path_factory):
             except OSError as err:
                 memory_path = f"no writable memory cgroup ({err})"
         port = support.free_port()
+        admin_port = support.free_port()
         keyport = alerting.start_process(
             "keyport",
-            [binary, "--host", "127.0.0.1", "--srv-port", str(port), "--ports-file", str(ports_file),
-             "--enable-fault-injection", "--log-format", "text"],
+            [binary, "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", str(admin_port),
+             "--ports-file", str(ports_file), "--enable-fault-injection", "--log-format", "text"],
             workdir, preexec=cgroup.enter if cgroup else None,
         )
         started.append(keyport)
         keyport_url = f"http://127.0.0.1:{port}"
+        # The admin listener: what Prometheus scrapes and where faults are injected.
+        admin_url = f"http://127.0.0.1:{admin_port}"
         support.wait_until(lambda: requests.get(keyport_url + "/ready", timeout=1).status_code == 200, 30,
                            what=lambda: f"keyport ready:\n{keyport.log_tail()}")
-        metrics = requests.get(keyport_url + "/metrics", timeout=5).text
+        metrics = requests.get(admin_url + "/metrics", timeout=5).text
         baseline = metric(metrics, "process_resident_memory_bytes")
         limit = metric(metrics, "keyport_memory_limit_bytes")
         assert baseline, "keyport exports no process_resident_memory_bytes"
@@ -280,7 +284,7 @@ def stack(tmp_path_factory):
         started.append(alertmanager)
 
         targets_file = workdir / "targets.json"
-        instance = f"127.0.0.1:{port}"
+        instance = f"127.0.0.1:{admin_port}"
         targets_file.write_text(json.dumps([{"targets": [instance]}]))
         (workdir / "prometheus.yml").write_text(yaml.safe_dump({
             "global": {"scrape_interval": "1s", "scrape_timeout": "900ms", "evaluation_interval": "1s"},
@@ -309,7 +313,7 @@ def stack(tmp_path_factory):
 
         traffic = Traffic(keyport_url).start()
         started.append(traffic)
-        stack = Stack(workdir, keyport, keyport_url, prometheus, prometheus_url, alertmanager, receiver, traffic,
+        stack = Stack(workdir, keyport, keyport_url, admin_url, prometheus, prometheus_url, alertmanager, receiver, traffic,
                       ports_file, targets_file, memory_path, memory_alert, instance, started=time.time())
         yield stack
 

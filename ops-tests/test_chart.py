@@ -129,7 +129,7 @@ def test_each_scenario_renders_what_it_promises(rendered_scenarios):
     assert not any("prometheus" in n or "alertmanager" in n for n in names["minimal"])
     assert {f"ServiceMonitor/{FULLNAME}", f"PrometheusRule/{FULLNAME}"} <= names["operator"]
     assert not any(n.startswith("Deployment/") and n != f"Deployment/{FULLNAME}" for n in names["operator"])
-    assert names["everything-off"] == {f"Deployment/{FULLNAME}", f"Service/{FULLNAME}"}
+    assert names["everything-off"] == {f"Deployment/{FULLNAME}", f"Service/{FULLNAME}", f"Service/{FULLNAME}-metrics"}
     assert f"ConfigMap/{FULLNAME}-ports" in names["configmap-data"]
     prod = names["production"]
     assert {f"HorizontalPodAutoscaler/{FULLNAME}", f"Ingress/{FULLNAME}", f"NetworkPolicy/{FULLNAME}",
@@ -355,7 +355,8 @@ def test_selectors_match_only_their_own_pods(default):
     for svc in default.of_kind("Service"):
         matched = [n for n, labels in pods.items() if svc["spec"]["selector"].items() <= labels.items()]
         assert len(matched) == 1, (svc["metadata"]["name"], matched)
-        assert matched[0].startswith("Deployment/") and matched[0].endswith(svc["metadata"]["name"])
+        # <fullname>-metrics selects keyport's own pods (their admin port).
+        assert matched[0].startswith("Deployment/") and matched[0].endswith(svc["metadata"]["name"].removesuffix("-metrics"))
 
 
 def test_changing_the_release_keeps_selectors_stable():
@@ -374,11 +375,32 @@ def test_default_install_is_highly_available_on_a_nodeport(default):
     assert strategy["type"] == "RollingUpdate" and strategy["rollingUpdate"]["maxUnavailable"] == 0
     svc = default.get("Service", FULLNAME)
     assert svc["spec"]["type"] == "NodePort"
+    # Exactly one port on the public Service: the API, never the admin listener.
     (port,) = svc["spec"]["ports"]
     assert port["port"] == 1123 and port["targetPort"] == "http" and "nodePort" not in port
     c = container(deploy, "keyport")
     assert {"name": "http", "containerPort": 1123, "protocol": "TCP"} in c["ports"]
-    assert c["image"] == "localhost/keyport:0.1.0"  # tag defaults to appVersion
+    assert {"name": "metrics", "containerPort": 9123, "protocol": "TCP"} in c["ports"]
+    assert "KEYPORT_HOST" not in env_of(c), "keyport's default host takes IPv4 and IPv6"
+    assert env_of(c)["KEYPORT_ADMIN_PORT"] == "9123"
+        assert c["image"] == "localhost/keyport:0.1.0"  # tag defaults to appVersion
+
+
+def test_the_admin_port_is_on_a_cluster_ip_metrics_service_only(default):
+    metrics = default.get("Service", f"{FULLNAME}-metrics")
+    assert metrics["spec"]["type"] == "ClusterIP"
+    (port,) = metrics["spec"]["ports"]
+    assert port == {"name": "metrics", "port": 9123, "targetPort": "metrics", "protocol": "TCP"}
+    assert metrics["spec"]["selector"] == keyport_deployment(default)["spec"]["selector"]["matchLabels"]
+    assert metrics["metadata"]["labels"]["app.kubernetes.io/component"] == "metrics"
+    # No other Service of the release carries the admin port.
+    for doc in default.of_kind("Service"):
+        name = doc["metadata"]["name"]
+        if name != f"{FULLNAME}-metrics":
+            assert all(p.get("targetPort") != "metrics" and p["port"] != 9123 for p in doc["spec"]["ports"]), name
+    moved = render({"server": {"adminPort": 9500}})
+    assert moved.get("Service", f"{FULLNAME}-metrics")["spec"]["ports"][0]["port"] == 9500
+    assert {"name": "metrics", "containerPort": 9500, "protocol": "TCP"} in container(keyport_deployment(moved), "keyport")["ports"]
 
 
 def test_fixed_node_port(default):
@@ -479,9 +501,10 @@ def test_keyport_runs_as_the_image_user(default):
 
 def test_probes_hit_the_right_paths(default):
     c = container(keyport_deployment(default), "keyport")
-    assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
-    assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
-    assert c["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    # The admin listener: its /ready gives the full reason in `kubectl describe pod`.
+    assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "metrics"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "metrics"}
+    assert c["startupProbe"]["httpGet"] == {"path": "/health", "port": "metrics"}
     assert c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"] >= 30
 
 
@@ -944,11 +967,14 @@ def test_promtool_accepts_the_prometheusrule_groups(rendered_scenarios, tmp_path
 def test_servicemonitor_scrapes_the_service_as_job_keyport(rendered_scenarios):
     r = rendered_scenarios["operator"]
     sm = r.get("ServiceMonitor", FULLNAME)
-    assert sm["spec"]["selector"]["matchLabels"] == r.get("Service", FULLNAME)["spec"]["selector"]
-    assert sm["spec"]["selector"]["matchLabels"].items() <= r.get("Service", FULLNAME)["metadata"]["labels"].items()
+    metrics = r.get("Service", f"{FULLNAME}-metrics")
+    # The metrics Service (the admin port), not the public one.
+    assert sm["spec"]["selector"]["matchLabels"].items() <= metrics["metadata"]["labels"].items()
+    assert not sm["spec"]["selector"]["matchLabels"].items() <= r.get("Service", FULLNAME)["metadata"]["labels"].items()
     assert sm["spec"]["namespaceSelector"] == {"matchNames": [NAMESPACE]}
     (ep,) = sm["spec"]["endpoints"]
-    assert ep["port"] == "http" and ep["path"] == "/metrics" and ep["interval"] == "30s"
+    assert ep["port"] == "metrics" and ep["path"] == "/metrics" and ep["interval"] == "30s"
+    assert ep["port"] in [p["name"] for p in metrics["spec"]["ports"]]
     assert {"targetLabel": "job", "replacement": "keyport"} in ep["relabelings"]
     assert sm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
 
@@ -963,7 +989,8 @@ def test_real_prometheus_applies_the_scrape_job_to_pod_targets(tmp_path):
     prometheus = require(tool("prometheus"), "prometheus (Debian package prometheus)")
     r = render({"prometheus": {"scrapeInterval": "1s", "scrapeTimeout": "1s", "evaluationInterval": "1s"}})
     tpl = keyport_deployment(r)["spec"]["template"]
-    port_name = container(keyport_deployment(r), "keyport")["ports"][0]["name"]
+    port_name = "metrics"  # the container port Prometheus must scrape: the admin listener
+    assert port_name in [p["name"] for p in container(keyport_deployment(r), "keyport")["ports"]]
     keyport = start_keyport_from_chart(r, tmp_path) if keyport_bin() else None
 
     def meta(pod: str, labels: dict[str, str], ready: str = "true", phase: str = "Running",
@@ -979,13 +1006,14 @@ def test_real_prometheus_applies_the_scrape_job_to_pod_targets(tmp_path):
     keyport_labels = tpl["metadata"]["labels"]
     other_release = {**keyport_labels, "app.kubernetes.io/instance": "other"}
     prom_labels = r.get("Deployment", PROM)["spec"]["template"]["metadata"]["labels"]
-    ready_address = f"127.0.0.1:{keyport.port}" if keyport else "127.0.0.1:9"
+    ready_address = f"127.0.0.1:{keyport.admin_port}" if keyport else "127.0.0.1:9"
     groups = [
         meta("keyport-ready", keyport_labels, address=ready_address),
         meta("keyport-not-ready", keyport_labels, ready="false"),
         meta("keyport-other-release", other_release),
         meta("keyport-succeeded", keyport_labels, phase="Succeeded"),
         meta("keyport-other-port", keyport_labels, port="debug"),
+        meta("keyport-service-port", keyport_labels, port="http"),
         meta("prometheus-pod", prom_labels, port="http"),
     ]
     targets = tmp_path / "targets.json"
@@ -1009,7 +1037,8 @@ def test_real_prometheus_applies_the_scrape_job_to_pod_targets(tmp_path):
         for labels in pods.values():
             assert labels["job"] == "keyport" and labels["namespace"] == NAMESPACE and labels["node"] == "node-a"
         dropped = {t["discoveredLabels"]["__meta_kubernetes_pod_name"] for t in data["droppedTargets"]}
-        assert dropped == {"keyport-other-release", "keyport-succeeded", "keyport-other-port", "prometheus-pod"}
+        assert dropped == {"keyport-other-release", "keyport-succeeded", "keyport-other-port", "keyport-service-port",
+                           "prometheus-pod"}
 
         status, body = http_get(f"{base}/api/v1/rules")
         loaded = {g["name"] for g in json.loads(body)["data"]["groups"]}
@@ -1118,14 +1147,29 @@ def test_network_policy_lets_only_prometheus_and_clients_in(rendered_scenarios):
     np = r.get("NetworkPolicy", FULLNAME)
     assert np["spec"]["podSelector"]["matchLabels"] == keyport_deployment(r)["spec"]["selector"]["matchLabels"]
     assert np["spec"]["policyTypes"] == ["Ingress"]
-    (rule,) = np["spec"]["ingress"]
+    rule, admin = np["spec"]["ingress"]
     assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
     peers = rule["from"]
     prom_selector = r.get("Deployment", PROM)["spec"]["selector"]["matchLabels"]
-    assert {"podSelector": {"matchLabels": prom_selector}} in peers
+    assert {"podSelector": {"matchLabels": prom_selector}} not in peers
     assert {"podSelector": {"matchLabels": {f"{FULLNAME}-client": "true"}}} in peers
     assert peers[-2:] == SCENARIOS["production"]["networkPolicy"]["extraFrom"]
-    assert len(peers) == 4
+    assert len(peers) == 3
+    # The admin port: the bundled Prometheus and the helm test pod only (clients never).
+    assert admin["ports"] == [{"port": "metrics", "protocol": "TCP"}]
+    test_labels = r.get("Pod", f"{FULLNAME}-test")["metadata"]["labels"]
+    assert admin["from"][0] == {"podSelector": {"matchLabels": prom_selector}}
+    (test_peer,) = admin["from"][1:]
+    assert test_peer["podSelector"]["matchLabels"].items() <= test_labels.items()
+    assert {"podSelector": {"matchLabels": {f"{FULLNAME}-client": "true"}}} not in admin["from"]
+    # networkPolicy.metricsFrom adds peers; with no peer at all the rule is left out, never `from` empty.
+    extra = {"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}
+    widened = render({"networkPolicy": {"enabled": True, "metricsFrom": [extra]}})
+    assert widened.get("NetworkPolicy", FULLNAME)["spec"]["ingress"][1]["from"][-1] == extra
+    closed = render({"networkPolicy": {"enabled": True}, "prometheus": {"enabled": False}, "tests": {"enabled": False},
+                     "alertmanager": {"enabled": False}})
+    (only,) = closed.get("NetworkPolicy", FULLNAME)["spec"]["ingress"]
+    assert only["ports"] == [{"port": "http", "protocol": "TCP"}]
     # The helm test pod carries the client label, so it passes the policy.
     assert r.get("Pod", f"{FULLNAME}-test")["metadata"]["labels"][f"{FULLNAME}-client"] == "true"
     am_np = r.get("NetworkPolicy", AM)
@@ -1153,7 +1197,13 @@ def test_helm_test_pod_uses_keyport_check_with_keyports_own_image(default):
     steps = pod["spec"]["initContainers"] + pod["spec"]["containers"]
     assert {c["image"] for c in steps} == {image}, "no third-party image"
     url = f"http://{FULLNAME}.{NAMESPACE}.svc:1123"
-    assert [c["args"][:2] for c in steps] == [["check", f"{url}/ready"], ["check", f"{url}/key/32?encoding=hex"]]
+    admin = f"http://{FULLNAME}-metrics.{NAMESPACE}.svc:9123"
+    assert [c["args"][:2] for c in steps] == [
+        ["check", f"{url}/ready"], ["check", f"{url}/metrics"], ["check", f"{admin}/metrics"],
+        ["check", f"{url}/key/32?encoding=hex"]]
+    # /metrics must NOT be answered on the service port (404 expected), and must be on the admin port.
+    assert steps[1]["args"][2:4] == ["--expect-status", "404"]
+    assert "--expect-status" not in steps[2]["args"]
     # The test pod is not selected by the keyport Service.
     assert not default.get("Service", FULLNAME)["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
     assert render({"tests": {"enabled": False}}).maybe("Pod", f"{FULLNAME}-test") is None
@@ -1299,8 +1349,12 @@ def test_checkov_finds_nothing_unjustified(tmp_path):
 # --- keyport itself, with the chart's environment -----------------------------------------------
 
 class RunningKeyport:
-    def __init__(self, proc: subprocess.Popen, port: int, log: Path):
-        self.proc, self.port, self.log = proc, port, log
+    def __init__(self, proc: subprocess.Popen, port: int, log: Path, admin_port: int = 0):
+        self.proc, self.port, self.log, self.admin_port = proc, port, log, admin_port
+
+    @property
+    def admin_base(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
 
     @property
     def base(self) -> str:
@@ -1333,18 +1387,19 @@ def start_keyport_from_chart(r: Rendered, tmp: Path) -> RunningKeyport:
     deploy = keyport_deployment(r)
     c = container(deploy, "keyport")
     env = {k: v for k, v in env_of(c).items() if v is not None}
-    port = free_port()
-    env.update(KEYPORT_SRV_PORT=str(port), KEYPORT_HOST="127.0.0.1")
+    port, admin_port = free_port(), free_port()
+    env.update(KEYPORT_SRV_PORT=str(port), KEYPORT_ADMIN_PORT=str(admin_port), KEYPORT_HOST="127.0.0.1")
     for mount in c.get("volumeMounts", []):
         local = tmp / mount["name"]
         env["KEYPORT_PORTS_FILE"] = env["KEYPORT_PORTS_FILE"].replace(mount["mountPath"], str(local))
     log = tmp / "keyport.log"
     proc = subprocess.Popen([keyport_bin(), *c.get("args", [])], env={"PATH": os.environ.get("PATH", ""), **env},
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
-    running = RunningKeyport(proc, port, log)
+    running = RunningKeyport(proc, port, log, admin_port)
     try:
         startup = c["startupProbe"]["httpGet"]["path"]
-        wait_for(lambda: http_get(running.base + startup)[0] == 200, 20, f"keyport {startup}")
+        assert c["startupProbe"]["httpGet"]["port"] == "metrics"
+        wait_for(lambda: http_get(running.admin_base + startup)[0] == 200, 20, f"keyport {startup}")
     except AssertionError:
         running.stop()
         raise AssertionError(f"keyport did not start with the chart's environment: {log.read_text()[-2000:]}")
@@ -1363,8 +1418,9 @@ def test_keyport_runs_with_the_chart_environment_and_reloads_configmap_updates(t
     keyport = start_keyport_from_chart(r, tmp_path)
     try:
         base = keyport.base
-        assert http_get(base + c["livenessProbe"]["httpGet"]["path"])[0] == 200
-        wait_for(lambda: http_get(base + c["readinessProbe"]["httpGet"]["path"])[0] == 200, 20, "readiness")
+        probes = keyport.admin_base  # the probes ask the admin listener
+        assert http_get(probes + c["livenessProbe"]["httpGet"]["path"])[0] == 200
+        wait_for(lambda: http_get(probes + c["readinessProbe"]["httpGet"]["path"])[0] == 200, 20, "readiness")
         some_id = sorted(original)[0]
         status, body = http_get(f"{base}/ports/{some_id}")
         assert status == 200 and json.loads(body)["name"] == original[some_id]["name"]
@@ -1373,8 +1429,9 @@ def test_keyport_runs_with_the_chart_environment_and_reloads_configmap_updates(t
         # The helm test pod's commands, pointed at this keyport instead of the Service.
         test_pod = r.get("Pod", f"{FULLNAME}-test")
         service_url = f"http://{FULLNAME}.{NAMESPACE}.svc:{r.get('Service', FULLNAME)['spec']['ports'][0]['port']}"
+        metrics_url = f"http://{FULLNAME}-metrics.{NAMESPACE}.svc:{r.get('Service', f'{FULLNAME}-metrics')['spec']['ports'][0]['port']}"
         for step in test_pod["spec"]["initContainers"] + test_pod["spec"]["containers"]:
-            args = [a.replace(service_url, base) for a in step["args"]]
+            args = [a.replace(service_url, base).replace(metrics_url, probes) for a in step["args"]]
             check = subprocess.run([keyport_bin(), *args], capture_output=True, text=True, timeout=30)
             assert check.returncode == 0, (step["name"], args, check.stdout + check.stderr)
 
@@ -1383,7 +1440,7 @@ def test_keyport_runs_with_the_chart_environment_and_reloads_configmap_updates(t
         wait_for(lambda: http_get(f"{base}/ports/ZZNEW")[0] == 200, 30, "keyport to reload the updated ConfigMap")
 
         keyport.proc.send_signal(signal.SIGTERM)
-        wait_for(lambda: http_get(base + c["readinessProbe"]["httpGet"]["path"])[0] == 503, 2,
+        wait_for(lambda: http_get(probes + c["readinessProbe"]["httpGet"]["path"])[0] == 503, 2,
                  "readiness to fail at once after SIGTERM")
         # Within the chart's shutdown delay keyport still serves while endpoints drop the pod.
         assert http_get(f"{base}/key/16")[0] == 200
@@ -1507,7 +1564,8 @@ def test_tls_from_cert_manager_reaches_keyport_probes_prometheus_servicemonitor_
 
     pod = r.get("Pod", f"{FULLNAME}-test")
     for step in pod["spec"]["initContainers"] + pod["spec"]["containers"]:
-        assert step["args"][1].startswith(f"https://{SERVICE_NAME}:1123/")
+        admin_name = SERVICE_NAME.replace(f"{FULLNAME}.", f"{FULLNAME}-metrics.", 1)
+        assert step["args"][1].startswith((f"https://{SERVICE_NAME}:1123/", f"https://{admin_name}:9123/"))
         ca_file = step["args"][step["args"].index("--ca-file") + 1]
         (m,) = step["volumeMounts"]
         assert ca_file == f"{m['mountPath']}/ca.crt"
@@ -1576,14 +1634,14 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
     mount = next(m for m in c["volumeMounts"] if m["name"] == "tls")["mountPath"]
     files = make_tls_secret(tmp_path / "secret", f"DNS:{SERVICE_NAME},DNS:{FULLNAME}")
     stranger = make_tls_secret(tmp_path / "stranger", f"DNS:{SERVICE_NAME}")
-    port = free_port()
+    port, service_port = free_port(), free_port()  # `port` is the admin listener's: what Prometheus scrapes
     env.update({k: v.replace(mount, str(tmp_path / "secret")) for k, v in env.items() if k.startswith("KEYPORT_TLS_")})
-    env.update(KEYPORT_SRV_PORT=str(port), KEYPORT_HOST="127.0.0.1")
+    env.update(KEYPORT_SRV_PORT=str(service_port), KEYPORT_ADMIN_PORT=str(port), KEYPORT_HOST="127.0.0.1")
     keyport = subprocess.Popen([keyport_bin()], env={"PATH": os.environ.get("PATH", ""), **env},
                                stdout=(tmp_path / "keyport.log").open("w"), stderr=subprocess.STDOUT)
     targets = tmp_path / "targets.json"
     labels = {"__meta_kubernetes_namespace": NAMESPACE, "__meta_kubernetes_pod_name": "keyport-tls",
-              "__meta_kubernetes_pod_phase": "Running", "__meta_kubernetes_pod_container_port_name": c["ports"][0]["name"],
+              "__meta_kubernetes_pod_phase": "Running", "__meta_kubernetes_pod_container_port_name": "metrics",
               "__meta_kubernetes_pod_node_name": "node-a"}
     for key, value in keyport_deployment(r)["spec"]["template"]["metadata"]["labels"].items():
         labels["__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", key)] = value

@@ -188,7 +188,9 @@ def test_runtime_stage_is_minimal_non_root_and_healthchecked():
     user = last(runtime, "USER")
     assert user and re.fullmatch(r"\d+(:\d+)?", user), f"USER must be numeric, got {user!r}"
     assert all(int(part) != 0 for part in user.split(":")), f"USER must not be root, got {user!r}"
-    assert last(runtime, "EXPOSE") == "1123"
+    assert last(runtime, "EXPOSE") == "1123 9123"  # the service listener, then the admin listener
+    env = " ".join(rest for keyword, rest in runtime if keyword == "ENV")
+    assert "KEYPORT_HOST" not in env, "keyport's default host takes IPv4 and IPv6"
     health = last(runtime, "HEALTHCHECK")
     assert health, "no HEALTHCHECK"
     command = exec_form(health.split(" CMD ", 1)[1])
@@ -290,9 +292,13 @@ def test_compose_services_ports_and_pinned_images(compose_bin: str):
     assert set(services) == {"keyport", "prometheus", "alertmanager"}
     for name, port in (("keyport", 1123), ("prometheus", 9090), ("alertmanager", 9093)):
         published = [(p["target"], p.get("published")) for p in services[name]["ports"]]
-        assert published == [(port, str(port))], (name, published)
+        assert published[0] == (port, str(port)), (name, published)
+        assert len(published) == (2 if name == "keyport" else 1), (name, published)
         assert PINNED_IMAGE.match(services[name]["image"]) or name == "keyport", services[name]["image"]
         assert "healthcheck" in services[name] and services[name]["healthcheck"]["test"][0] == "CMD", name
+    # The admin listener is published on this machine only.
+    (admin,) = [p for p in services["keyport"]["ports"] if p["target"] == 9123]
+    assert admin["published"] == "9123" and admin["host_ip"] == "127.0.0.1", admin
     assert services["keyport"]["build"]["dockerfile"] == "Dockerfile"
     # Compose's build arguments default to the Dockerfile's own pins.
     defaults = arg_defaults(DOCKERFILE)
@@ -310,6 +316,7 @@ def test_compose_images_and_ports_are_overridable(compose_bin: str):
         PROMETHEUS_IMAGE="example.test/prometheus:9",
         ALERTMANAGER_IMAGE="example.test/alertmanager:9",
         KEYPORT_PORT="21123",
+        KEYPORT_ADMIN_PORT="29123",
     )
     services = model["services"]
     assert services["keyport"]["image"] == "example.test/keyport:1"
@@ -318,6 +325,7 @@ def test_compose_images_and_ports_are_overridable(compose_bin: str):
     assert services["prometheus"]["image"] == "example.test/prometheus:9"
     assert services["alertmanager"]["image"] == "example.test/alertmanager:9"
     assert services["keyport"]["ports"][0]["published"] == "21123"
+    assert services["keyport"]["ports"][1]["published"] == "29123"
 
 
 def test_compose_tracing_profile_adds_a_pinned_jaeger_and_nothing_else_changes(compose_bin: str):
@@ -379,7 +387,8 @@ def test_compose_prometheus_loads_the_shared_rules_file(compose_bin: str):
 def test_prometheus_config_scrapes_keyport_and_alerts_to_alertmanager():
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert [c["targets"] for c in jobs["keyport"]["static_configs"]] == [["keyport:1123"]]
+    # The admin listener: /metrics is not on the service port.
+    assert [c["targets"] for c in jobs["keyport"]["static_configs"]] == [["keyport:9123"]]
     assert [c["targets"] for am in config["alerting"]["alertmanagers"] for c in am["static_configs"]] == [["alertmanager:9093"]]
     for key in ("scrape_interval", "evaluation_interval"):
         seconds = int(config["global"][key].rstrip("s"))

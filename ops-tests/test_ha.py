@@ -100,25 +100,27 @@ class Cluster:
 
     def start_keyport(
         self, ports: str | None = None, port: int = 0, wait_ready: bool = True,
-        delay: str = CHART_VALUES["server"]["shutdownDelay"],
+        delay: str = CHART_VALUES["server"]["shutdownDelay"], admin_port: int = 0,
     ) -> hs.Keyport:
         self.count += 1
         ports_file = self.workdir / f"ports-{self.count}.json"
         ports_file.write_text(ports if ports is not None else json.dumps(PORTS))
-        instance = hs.Keyport("--ports-file", str(ports_file), "--shutdown-delay", delay, port=port, wait_ready=wait_ready)
+        instance = hs.Keyport("--ports-file", str(ports_file), "--shutdown-delay", delay, port=port, wait_ready=wait_ready,
+                              admin_port=admin_port)
         self.ports_files[instance] = ports_file
         self.instances.append(instance)
         return instance
 
     def write_targets(self) -> None:
-        live = [f"127.0.0.1:{k.port}" for k in self.slots.values() if k is not None]
+        # Prometheus scrapes the admin listener; HAProxy sends traffic and checks /ready on the service one.
+        live = [f"127.0.0.1:{k.admin_port}" for k in self.slots.values() if k is not None]
         tmp = self.targets_file.with_suffix(".tmp")
         tmp.write_text(json.dumps([{"targets": live}]))
         tmp.replace(self.targets_file)
 
     def slot_of(self, instance: str) -> str:
         for name, k in self.slots.items():
-            if k is not None and f"127.0.0.1:{k.port}" == instance:
+            if k is not None and f"127.0.0.1:{k.admin_port}" == instance:
                 return name
         return instance
 
@@ -329,14 +331,14 @@ def test_kill_9_fails_nothing_and_target_down_fires_and_resolves(cluster: Cluste
     time.sleep(1)
     slot = c.live_slots()[0]
     victim = c.slots[slot]
-    instance = f"127.0.0.1:{victim.port}"
+    instance = f"127.0.0.1:{victim.admin_port}"
     killed = time.time()
     victim.signal(signal.SIGKILL)
     victim.process.wait(5)
     left = c.haproxy.wait_state(slot, "DOWN", c.check["inter"] * c.check["fall"] + 10)
     fired = c.wait_alert("KeyportTargetDown", "firing", killed, instance)
     returned = time.time()
-    back = c.start_keyport(port=victim.port)  # the same address, as a restarted pod keeps its target
+    back = c.start_keyport(port=victim.port, admin_port=victim.admin_port)  # the same addresses, as a restarted pod keeps its target
     c.slots[slot] = back
     c.haproxy.wait_state(slot, "UP", c.check["inter"] * c.check["rise"] + 10)
     resolved = c.wait_alert("KeyportTargetDown", "resolved", returned, instance)
@@ -357,7 +359,7 @@ def test_sigstop_moves_traffic_and_sigcont_brings_it_back(cluster: Cluster) -> N
     time.sleep(1)
     slot = c.live_slots()[1]
     victim = c.slots[slot]
-    instance = f"127.0.0.1:{victim.port}"
+    instance = f"127.0.0.1:{victim.admin_port}"
     stopped = time.time()
     victim.signal(signal.SIGSTOP)
     try:
@@ -393,7 +395,7 @@ def test_bad_ports_data_stays_out_of_rotation_or_keeps_serving(cluster: Cluster)
     reloaded = c.slots[reload_slot]
     c.ports_files[reloaded].write_text(BROKEN_PORTS)
     reloaded.signal(signal.SIGHUP)
-    failing = c.wait_alert("KeyportPortsLoadFailing", "firing", c.scenario_start, f"127.0.0.1:{reloaded.port}")
+    failing = c.wait_alert("KeyportPortsLoadFailing", "firing", c.scenario_start, f"127.0.0.1:{reloaded.admin_port}")
     assert reloaded.get_status("/ready") == 200
     assert hs.request(reloaded.port, b"GET /ports/NLRTM HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 200
     assert c.haproxy.states()[reload_slot] == "UP"
@@ -403,13 +405,13 @@ def test_bad_ports_data_stays_out_of_rotation_or_keeps_serving(cluster: Cluster)
     broken = c.start_keyport(ports=BROKEN_PORTS, wait_ready=False)
     c.place(broken_slot, broken)
     placed = time.time()
-    not_ready = c.wait_alert("KeyportNotReady", "firing", placed, f"127.0.0.1:{broken.port}")
+    not_ready = c.wait_alert("KeyportNotReady", "firing", placed, f"127.0.0.1:{broken.admin_port}")
     assert broken.get_status("/ready") == 503 and broken.get_status("/health") == 200
     assert c.haproxy.states()[broken_slot] == "DOWN", c.haproxy.states()
     served = hs.metric_sum(broken.metrics(), "http_requests_total", route="/key/{length}")
     assert served == 0, f"the not-ready instance got {served} API requests"
     others = [n for n in c.firing_since(c.scenario_start) if n.labels["alertname"] == "KeyportNotReady"
-              and n.labels.get("instance") != f"127.0.0.1:{broken.port}"]
+              and n.labels.get("instance") != f"127.0.0.1:{broken.admin_port}"]
     assert not others, f"KeyportNotReady fired for healthy instances too: {[n.labels for n in others]}"
     figures_alerts_at_worst = sorted({f"{n.labels['alertname']}({c.slot_of(n.labels.get('instance', ''))})"
                                       for n in c.firing_since(c.scenario_start)})
@@ -420,8 +422,8 @@ def test_bad_ports_data_stays_out_of_rotation_or_keeps_serving(cluster: Cluster)
         c.ports_files[instance].write_text(json.dumps(PORTS))
         instance.signal(signal.SIGHUP)
     joined = c.haproxy.wait_state(broken_slot, "UP", c.check["inter"] * c.check["rise"] + 10)
-    c.wait_alert("KeyportNotReady", "resolved", fixed, f"127.0.0.1:{broken.port}")
-    c.wait_alert("KeyportPortsLoadFailing", "resolved", fixed, f"127.0.0.1:{reloaded.port}")
+    c.wait_alert("KeyportNotReady", "resolved", fixed, f"127.0.0.1:{broken.admin_port}")
+    c.wait_alert("KeyportPortsLoadFailing", "resolved", fixed, f"127.0.0.1:{reloaded.admin_port}")
     time.sleep(1)
     result = load.stop()
     figures = c.record("bad ports data", result, ports_load_failing_after=failing.received - c.scenario_start,

@@ -93,13 +93,25 @@ def test_documented_bounds_are_the_servers():
         assert get("/key/16?encoding=hexx").status_code == 400
 
 
+# The paths only the admin listener answers.
+ADMIN_PATHS = "^/(metrics|version|debug/.*)$"
+
+
 def test_schemathesis_finds_nothing_on_the_public_api():
     """All checks, all phases (examples, coverage incl. undeclared methods, fuzzing, stateful links)."""
     with hs.Keyport() as server:
-        result = schemathesis(server.base, "--exclude-path-regex", "^/debug/", "--max-examples", "40")
+        # The service listener: the API and its health checks; the admin endpoints are the admin listener's.
+        result = schemathesis(server.base, "--exclude-path-regex", ADMIN_PATHS, "--max-examples", "40")
         assert result.returncode == 0, result.stdout[-6000:]
         assert "No issues found" in result.stdout
-        assert re.search(r"Tested: 16\b", result.stdout), "every GET and HEAD operation is tested"
+        assert re.search(r"Tested: 12\b", result.stdout), "every GET and HEAD operation is tested"
+        # The admin listener: its GET endpoints (and /health, /ready, which both answer).
+        admin = schemathesis(
+            server.admin_base, "--include-path-regex", "^/(metrics|version|health|ready)$", "--max-examples", "40",
+            "--phases", "examples,coverage,fuzzing")  # no links among these: nothing stateful to test
+        assert admin.returncode == 0, admin.stdout[-6000:]
+        assert "No issues found" in admin.stdout
+        assert re.search(r"Tested: 8\b", admin.stdout), "every admin GET and HEAD operation is tested"
         samples = server.metrics()
     five_xx = {k: v for k, v in samples.items() if k.startswith("http_requests_total") and 'code="5' in k}
     assert not five_xx, five_xx
@@ -110,25 +122,28 @@ def test_schemathesis_finds_nothing_on_the_debug_endpoints():
     may ask for up to 4 GiB of resident memory, which a test must not allocate)."""
     with hs.Keyport("--enable-fault-injection") as server:
         phases = ["--phases", "examples,coverage,fuzzing", "--max-examples", "40"]
-        both = schemathesis(server.base, "--include-path-regex", "^/debug/(fault|ready)$", *phases)
+        both = schemathesis(server.admin_base, "--include-path-regex", "^/debug/(fault|ready)$", *phases)
         assert both.returncode == 0, both.stdout[-6000:]
         assert "No issues found" in both.stdout
-        negative = schemathesis(server.base, "--include-path", "/debug/ballast", "--mode", "negative", *phases)
+        negative = schemathesis(server.admin_base, "--include-path", "/debug/ballast", "--mode", "negative", *phases)
         assert negative.returncode == 0, negative.stdout[-6000:]
         assert "No issues found" in negative.stdout
         # A small valid ballast is held and freed.
-        assert requests.post(server.base + "/debug/ballast", json={"bytes": 8 << 20}, timeout=10).status_code == 204
-        assert requests.post(server.base + "/debug/ballast", json={"bytes": 0}, timeout=10).status_code == 204
+        assert requests.post(server.admin_base + "/debug/ballast", json={"bytes": 8 << 20}, timeout=10).status_code == 204
+        assert requests.post(server.admin_base + "/debug/ballast", json={"bytes": 0}, timeout=10).status_code == 204
+        # Never on the service listener.
+        assert requests.post(server.base + "/debug/ballast", json={"bytes": 0}, timeout=10).status_code == 404
 
 
 def test_undeclared_methods_answer_405_with_the_documented_allow():
     with hs.Keyport("--enable-fault-injection") as server:
         for path in SPEC["paths"]:
             declared = documented_methods(path)
+            port = server.admin_port if re.match(ADMIN_PATHS, path) else server.port
             for method in ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "PROPFIND", "MKCOL"]:
                 if method in declared:
                     continue
-                response = hs.request(server.port, f"{method} {concrete(path)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                response = hs.request(port, f"{method} {concrete(path)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
                 assert response.status == 405, f"{method} {path}: {response.status}"
                 assert set(response.headers["allow"].split(", ")) == declared, f"{method} {path}"
                 assert b'"status":405' in response.body
@@ -189,15 +204,34 @@ BAD_INPUT = [
 ]
 
 
+# Cases whose answer depends on a route only one listener has; the rest (parser, limits, unknown
+# paths) hold on both listeners.
+SERVICE_ONLY = {
+    "bad percent escape in id", "bad percent escape in query", "non-UTF-8 query", "limit over Int64",
+    "unknown ports parameter", "negative key", "key over Int64", "key with plus", "key with spaces escaped",
+    "two encodings, one bad",
+}
+ADMIN_ONLY = {
+    "nested JSON 20,000 deep", "NaN error rate", "error rate 1e400", "ballast over Int64", "ballast negative",
+    "empty body", "body not an object",
+}
+BAD_INPUT_CASES = [
+    pytest.param(listener, *case, id=f"{listener}: {case[0]}")
+    for listener in ("service", "admin") for case in BAD_INPUT
+    if case[0] not in (ADMIN_ONLY if listener == "service" else SERVICE_ONLY)
+]
+
+
 @pytest.fixture(scope="module")
 def fault_server():
     with hs.Keyport("--enable-fault-injection") as server:
         yield server
 
 
-@pytest.mark.parametrize("name,data,status,closes", BAD_INPUT, ids=[case[0] for case in BAD_INPUT])
-def test_bad_input_gets_a_clear_4xx(fault_server, name, data, status, closes):
-    response = hs.request(fault_server.port, data, head=name.startswith("CONNECT"))
+@pytest.mark.parametrize("listener,name,data,status,closes", BAD_INPUT_CASES)
+def test_bad_input_gets_a_clear_4xx(fault_server, listener, name, data, status, closes):
+    port = fault_server.admin_port if listener == "admin" else fault_server.port
+    response = hs.request(port, data, head=name.startswith("CONNECT"))
     assert response.status == status, response
     if not name.startswith("CONNECT"):  # NIO never sends a body with an answer to CONNECT
         assert response.headers["content-type"] == "application/json"
@@ -209,6 +243,24 @@ def test_bad_input_gets_a_clear_4xx(fault_server, name, data, status, closes):
     assert fault_server.get_status("/health") == 200
     five_xx = hs.metric_sum(fault_server.metrics(), "http_requests_total", code="500")
     assert five_xx == 0
+
+
+@pytest.mark.parametrize("listener", ["service", "admin"])
+def test_expect_100_continue_gets_an_interim_answer(fault_server, listener):
+    """A client sending `Expect: 100-continue` holds its body until the server says go on (curl does
+    for bodies over 1 MiB): it gets `100 Continue` at once, then the final answer once the body is in."""
+    port = fault_server.admin_port if listener == "admin" else fault_server.port
+    path, body, final = ("/debug/fault", b'{"error_rate": 0}', 204) if listener == "admin" else ("/key/32", b"{}", 405)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = sock.recv(4096)  # times out (fails) if the server waits for the body
+            assert chunk, "closed instead of answering"
+            interim += chunk
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim
+        sock.sendall(body)
+        assert hs.read_response(sock, head=final == 204).status == final  # a 204 has no length to read by
 
 
 # --- slow clients ---------------------------------------------------------------------------------
@@ -324,12 +376,15 @@ def sequential_latencies(port: int, seconds: float, path: str = "/key/32") -> li
     return latencies
 
 
-def slow_clients(connections: int, idle: int, request_timeout: float, idle_timeout: float, measure: float) -> dict:
+def slow_clients(
+    connections: int, idle: int, request_timeout: float, idle_timeout: float, measure: float, listener: str = "service",
+) -> dict:
     with hs.Keyport("--request-timeout", f"{int(request_timeout * 1000)}ms", "--idle-timeout", f"{int(idle_timeout * 1000)}ms") as server:
-        loris = Slowloris(server.port, connections, interval=0.5).start()
-        idlers = IdleConnections(server.port, idle, idle_timeout + 10)
+        port = server.admin_port if listener == "admin" else server.port
+        loris = Slowloris(port, connections, interval=0.5).start()
+        idlers = IdleConnections(port, idle, idle_timeout + 10)
         time.sleep(0.5)
-        latencies = sequential_latencies(server.port, measure)
+        latencies = sequential_latencies(port, measure, "/version" if listener == "admin" else "/key/32")
         idle_closed = idlers.join()
         support.wait_until(lambda: len(loris.answers) >= connections - loris.refused, request_timeout + 15, what="408s")
         loris.stop()
@@ -360,10 +415,13 @@ def check_slow_clients(figures: dict, connections: int, request_timeout: float, 
     assert figures["p99_ms"] < p99_ms
 
 
-def test_slowloris_lite_and_idle_connections():
+@pytest.mark.parametrize("listener", ["service", "admin"])
+def test_slowloris_lite_and_idle_connections(listener):
     """100 trickling connections get 408 at the request timeout, 50 silent ones are closed at the idle
-    timeout, and a normal client keeps being served quickly meanwhile (debug build, so a loose bound)."""
-    figures = slow_clients(connections=100, idle=50, request_timeout=3.0, idle_timeout=2.0, measure=4.0)
+    timeout, and a normal client keeps being served quickly meanwhile (debug build, so a loose bound);
+    on each listener."""
+    figures = slow_clients(
+        connections=100, idle=50, request_timeout=3.0, idle_timeout=2.0, measure=4.0, listener=listener)
     check_slow_clients(figures, 100, 3.0, 2.0, p99_ms=250)
 
 
@@ -497,11 +555,12 @@ def test_the_ports_parser_survives_a_short_fuzz_run(tmp_path):
 # --- the load kit ---------------------------------------------------------------------------------
 
 
-def run_locust(base: str, users: int, seconds: int, csv_prefix: pathlib.Path, max_size: int = 1024) -> dict:
+def run_locust(base: str, users: int, seconds: int, csv_prefix: pathlib.Path, max_size: int = 1024, admin: str = "") -> dict:
     subprocess.run(
         [support.venv_tool("locust"), "-f", str(support.REPO / "ops-tests" / "load" / "locustfile.py"), "--headless", "-H", base,
          "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--only-summary", "--csv", str(csv_prefix)],
-        env={**os.environ, "KEYPORT_LOAD_MAX_SIZE": str(max_size)}, capture_output=True, text=True, timeout=seconds + 120,
+        env={**os.environ, "KEYPORT_LOAD_MAX_SIZE": str(max_size), "KEYPORT_LOAD_ADMIN_URL": admin},
+        capture_output=True, text=True, timeout=seconds + 120,
     )
     with open(f"{csv_prefix}_stats.csv") as handle:
         return {row["Name"]: row for row in csv.DictReader(handle)}
@@ -509,12 +568,12 @@ def run_locust(base: str, users: int, seconds: int, csv_prefix: pathlib.Path, ma
 
 def test_the_locust_kit_drives_a_clean_mix(tmp_path):
     with hs.Keyport() as server:
-        rows = run_locust(server.base, users=10, seconds=8, csv_prefix=tmp_path / "load")
+        rows = run_locust(server.base, users=10, seconds=8, csv_prefix=tmp_path / "load", admin=server.admin_base)
     total = rows["Aggregated"]
     print(f"\nlocust 8 s: {total['Request Count']} requests, {total['Failure Count']} failures, {float(total['Requests/s']):.0f} req/s")
     assert int(total["Request Count"]) > 200
     assert int(total["Failure Count"]) == 0, rows
-    for name in ["/key/[small]", "/ports/{id}", "/ports", "/key/[bad length]"]:
+    for name in ["/key/[small]", "/ports/{id}", "/ports", "/key/[bad length]", "/metrics"]:
         assert int(rows[name]["Request Count"]) > 0, name
 
 

@@ -121,21 +121,23 @@ class TLSKeyport:
 
     def __init__(self, *args: str, ca: pathlib.Path, client: tuple[pathlib.Path, pathlib.Path] | None = None) -> None:
         self.port = support.free_port()
+        self.admin_port = support.free_port()
         self.log = tempfile.NamedTemporaryFile(prefix="keyport-tls-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
-            [support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(self.port), "--log-format", "json", *args],
+            [support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(self.port), "--admin-port", str(self.admin_port),
+             "--log-format", "json", *args],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.context = client_context(ca, *(client or (None, None)))
         support.wait_until(lambda: self.process.poll() is None and self.get("/ready").status == 200, 60,
                            what=lambda: f"keyport ready over TLS: {self.log_text()[-2000:]}")
 
-    def connect(self, context: ssl.SSLContext | None = None) -> ssl.SSLSocket:
-        raw = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+    def connect(self, context: ssl.SSLContext | None = None, admin: bool = False) -> ssl.SSLSocket:
+        raw = socket.create_connection(("127.0.0.1", self.admin_port if admin else self.port), timeout=10)
         return (context or self.context).wrap_socket(raw, server_hostname="127.0.0.1")
 
-    def get(self, path: str, sock: ssl.SSLSocket | None = None) -> hs.RawResponse:
+    def get(self, path: str, sock: ssl.SSLSocket | None = None, admin: bool = False) -> hs.RawResponse:
         own = sock is None
-        sock = sock or self.connect()
+        sock = sock or self.connect(admin=admin)
         try:
             sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{'Connection: close' if own else ''}\r\n\r\n".encode())
             return hs.read_response(sock)
@@ -144,7 +146,7 @@ class TLSKeyport:
                 sock.close()
 
     def metrics(self) -> dict[str, float]:
-        return hs.parse_metrics(self.get("/metrics").body.decode())
+        return hs.parse_metrics(self.get("/metrics", admin=True).body.decode())
 
     def log_text(self) -> str:
         return pathlib.Path(self.log.name).read_text(errors="replace")
@@ -237,6 +239,26 @@ def test_tls_1_1_and_plain_http_are_refused_and_the_server_keeps_serving(pki, se
     assert len(s.get("/key/32").body) == 32
 
 
+def test_the_admin_listener_speaks_the_same_tls(pki, server):
+    """Both listeners share the TLS settings: the admin port answers HTTPS with the same certificate,
+    refuses plain HTTP, and under mutual TLS refuses a client without a certificate."""
+    s = server(*tls_args(pki), "--tls-client-ca-file", str(pki["ca"]), client=(pki["client.crt"], pki["client.key"]))
+    url = f"https://127.0.0.1:{s.admin_port}/metrics"
+    client = ["--cacert", str(pki["ca"]), "--cert", str(pki["client.crt"]), "--key", str(pki["client.key"])]
+    good = curl(*client, "-w", "%{http_code}", "-o", "/dev/null", url)
+    assert good.returncode == 0 and good.stdout == b"200", good
+    assert curl(*client, "-w", "%{http_code}", "-o", "/dev/null", f"https://127.0.0.1:{s.port}/metrics").stdout == b"404"
+    refused = curl("--cacert", str(pki["ca"]), "-w", "%{http_code}", "-o", "/dev/null", url)
+    assert refused.returncode != 0 and refused.stdout in (b"000", b""), refused
+    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=10) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+    assert not received.startswith(b"HTTP/"), received[:100]
+    assert s.metrics()["keyport_tls_certificate_expiry_timestamp_seconds"] > 0
+
+
 @pytest.mark.parametrize("case, flag, problem", [
     ("wrong key", "--tls-key-file", "does not match"),
     ("expired", "--tls-cert-file", "expired"),
@@ -257,7 +279,7 @@ def test_bad_files_at_start_exit_naming_the_flag(pki, case, flag, problem, tmp_p
         "garbage client CA": [*tls_args(pki), "--tls-client-ca-file", str(pki["garbage"])],
     }[case]
     port = support.free_port()
-    result = subprocess.run([support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(port), *args],
+    result = subprocess.run([support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", "0", *args],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 64, result
     lines = result.stderr.strip().splitlines()
@@ -271,7 +293,7 @@ def test_bad_files_at_start_exit_naming_the_flag(pki, case, flag, problem, tmp_p
 def test_environment_twins_serve_tls(pki, server):
     port = support.free_port()
     env = {**os.environ, "KEYPORT_TLS_CERT_FILE": str(pki["leaf.crt"]), "KEYPORT_TLS_KEY_FILE": str(pki["leaf.key"])}
-    process = subprocess.Popen([support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(port)], env=env,
+    process = subprocess.Popen([support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", "0"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         out = support.wait_until(lambda: (r := curl("--cacert", str(pki["ca"]), "-o", "/dev/null", "-w", "%{http_code}",

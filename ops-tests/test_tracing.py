@@ -137,7 +137,8 @@ def test_a_5xx_sets_error_status_and_logs_its_trace_and_span_ids(receiver, ports
         "--ports-file", str(ports_file), env=FAST_EXPORT,
     ) as server:
         body = b'{"error_rate": 1}'
-        response = hs.request(server.port, b"POST /debug/fault HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        # Fault injection lives on the admin listener (its requests are traced too).
+        response = hs.request(server.admin_port, b"POST /debug/fault HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                               + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
         assert response.status == 204
         assert get(server.port, "/key/32", {"traceparent": traceparent(trace_id, parent_id)}).status == 500

@@ -2,7 +2,7 @@
 """Checks a running compose stack from outside, the way a user would (used by compose-smoke.sh).
 
 Needs the project name and the published ports in the environment: SMOKE_PROJECT, KEYPORT_PORT,
-PROMETHEUS_PORT, ALERTMANAGER_PORT, and the expected image labels KEYPORT_VERSION and
+KEYPORT_ADMIN_PORT, PROMETHEUS_PORT, ALERTMANAGER_PORT, and the expected image labels KEYPORT_VERSION and
 KEYPORT_REVISION. Prints one `ok:` line per check and exits 1 on the first failure.
 """
 
@@ -25,6 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 RULES_FILE = REPO / "deploy/prometheus/keyport.rules.yaml"
 PROJECT = os.environ["SMOKE_PROJECT"]
 KEYPORT = f"http://127.0.0.1:{os.environ['KEYPORT_PORT']}"
+# The admin listener (/metrics, /version), published on 127.0.0.1 only.
+KEYPORT_ADMIN = f"http://127.0.0.1:{os.environ['KEYPORT_ADMIN_PORT']}"
 PROMETHEUS = f"http://127.0.0.1:{os.environ['PROMETHEUS_PORT']}"
 ALERTMANAGER = f"http://127.0.0.1:{os.environ['ALERTMANAGER_PORT']}"
 USER = "65532:65532"
@@ -134,16 +136,20 @@ def check_keyport() -> None:
     expect(status == 200 and re.fullmatch(rb"[0-9a-f]{32}", body.strip()), f"/key/16?encoding=hex: HTTP {status} {body!r}")
     status, _, body = http(f"{KEYPORT}/key/0")
     expect(status == 400, f"/key/0 should be 400, got HTTP {status}")
-    status, _, body = http(f"{KEYPORT}/version")
+    status, _, body = http(f"{KEYPORT_ADMIN}/version")
     revision = json.loads(body).get("revision") if status == 200 else None
     expect(revision == os.environ["KEYPORT_REVISION"], f"/version: HTTP {status} {body[:200]!r}, wanted revision {os.environ['KEYPORT_REVISION']}")
     status, _, body = http(f"{KEYPORT}/openapi.yaml")
     expected = (REPO / "Sources/KeyportCore/Resources/openapi.yaml").read_bytes()
     expect(status == 200 and body == expected, f"/openapi.yaml: HTTP {status}, {len(body)} bytes, not the repository's file")
-    status, _, body = http(f"{KEYPORT}/metrics")
+    status, _, body = http(f"{KEYPORT_ADMIN}/metrics")
     text = body.decode()
     expect(status == 200 and re.search(r"^keyport_ready(\{[^}]*\})? 1(\.0)?$", text, re.M), f"/metrics has no keyport_ready 1: HTTP {status}")
-    ok(f"keyport answers on {KEYPORT}: /health, /ready, /key (raw, hex, 400 on 0), /version (revision {revision}), /openapi.yaml, /metrics (keyport_ready 1)")
+    for path in ("/metrics", "/version"):
+        status, _, body = http(f"{KEYPORT}{path}")
+        expect(status == 404, f"{path} on the service port {KEYPORT}: HTTP {status}, wanted 404 (admin listener only)")
+    ok(f"keyport answers on {KEYPORT}: /health, /ready, /key (raw, hex, 400 on 0), /openapi.yaml (404 for /metrics, /version); "
+       f"on {KEYPORT_ADMIN}: /version (revision {revision}), /metrics (keyport_ready 1)")
 
 
 def check_ports_data() -> None:
@@ -153,7 +159,7 @@ def check_ports_data() -> None:
     expect(bool(ports) and len(ports) <= 2 and all("id" in p for p in ports), f"/ports?limit=2: HTTP {status} {body[:200]!r}")
     status, _, body = http(f"{KEYPORT}/ports/{ports[0]['id']}")
     expect(status == 200 and json.loads(body)["id"] == ports[0]["id"], f"/ports/{ports[0]['id']}: HTTP {status}")
-    status, _, body = http(f"{KEYPORT}/metrics")
+    status, _, body = http(f"{KEYPORT_ADMIN}/metrics")
     loaded = re.search(r"^keyport_ports(\{[^}]*\})? ([0-9.e+]+)$", body.decode(), re.M)
     expect(bool(loaded) and float(loaded.group(2)) > 0, f"keyport_ports is not positive ({loaded and loaded.group(0)}): the baked-in sample file was not loaded")
     ok(f"keyport serves the baked-in sample: {float(loaded.group(2)):.0f} ports, /ports?limit=2 and /ports/{ports[0]['id']}")
@@ -184,10 +190,10 @@ def check_prometheus() -> None:
         targets = json.loads(body)["data"]["activeTargets"]
         keyport = [t for t in targets if t["labels"].get("job") == "keyport"]
         expect(len(keyport) == 1, f"keyport targets: {keyport}")
-        expect(keyport[0]["scrapeUrl"] == "http://keyport:1123/metrics", keyport[0]["scrapeUrl"])
+        expect(keyport[0]["scrapeUrl"] == "http://keyport:9123/metrics", keyport[0]["scrapeUrl"])
         return keyport[0]["health"] == "up" and keyport[0]
     started = time.monotonic()
-    target = poll("Prometheus scraping keyport:1123 with health up", keyport_target_up, timeout=60)
+    target = poll("Prometheus scraping keyport:9123 with health up", keyport_target_up, timeout=60)
     ok(f"Prometheus target job=keyport {target['scrapeUrl']} is up ({time.monotonic() - started:.1f}s after ready)")
 
     poll("up{job=\"keyport\"} == 1 in Prometheus", lambda: [r for r in prometheus_query('up{job="keyport"}') if r["value"][1] == "1"], timeout=45)

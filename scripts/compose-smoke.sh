@@ -65,16 +65,16 @@ export KEYPORT_IMAGE=${KEYPORT_IMAGE:-localhost/keyport:smoke}
 # The version keyport reports (BuildInfo.releaseVersion) and the commit, as `make image` labels them.
 export KEYPORT_VERSION=${KEYPORT_VERSION:-$(sed -n 's/.*releaseVersion = "\(.*\)"/\1/p' "$repo/Sources/KeyportCore/BuildInfo.swift")}
 export KEYPORT_REVISION=${KEYPORT_REVISION:-$(git -C "$repo" rev-parse --verify -q HEAD || echo unknown)}
-read -r KEYPORT_PORT PROMETHEUS_PORT ALERTMANAGER_PORT < <("$python" - <<'EOF'
+read -r KEYPORT_PORT KEYPORT_ADMIN_PORT PROMETHEUS_PORT ALERTMANAGER_PORT < <("$python" - <<'EOF'
 import socket
-sockets = [socket.socket() for _ in range(3)]
+sockets = [socket.socket() for _ in range(4)]
 for s in sockets:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in sockets))
 EOF
 )
-export KEYPORT_PORT PROMETHEUS_PORT ALERTMANAGER_PORT SMOKE_PROJECT=$project
-echo "ports: keyport $KEYPORT_PORT, prometheus $PROMETHEUS_PORT, alertmanager $ALERTMANAGER_PORT"
+export KEYPORT_PORT KEYPORT_ADMIN_PORT PROMETHEUS_PORT ALERTMANAGER_PORT SMOKE_PROJECT=$project
+echo "ports: keyport $KEYPORT_PORT (admin $KEYPORT_ADMIN_PORT), prometheus $PROMETHEUS_PORT, alertmanager $ALERTMANAGER_PORT"
 
 compose() {
     # podman-compose can hang when a container fails to start.

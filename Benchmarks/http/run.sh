@@ -5,6 +5,8 @@
 # Env: PERF_DIR (default ../shared/perf, the Go reference and its build script), PORTS_FILE (default
 # ../shared/data/ports.json, the real file), GOREF (a built goref binary, else it is built).
 set -euo pipefail
+# keyport's admin listener on a free port: two servers side by side must not both want 9123.
+export KEYPORT_ADMIN_PORT=${KEYPORT_ADMIN_PORT:-0}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 rounds=${1:-3}

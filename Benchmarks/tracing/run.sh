@@ -8,6 +8,8 @@
 # CPU time per request: ABCPU=1 Benchmarks/tracing/run.sh ... (see abcpu.py).
 # Both binaries release builds (swift build -c release). Needs wrk (Debian) and python3.
 set -eu
+# keyport's admin listener on a free port: two servers side by side must not both want 9123.
+export KEYPORT_ADMIN_PORT=${KEYPORT_ADMIN_PORT:-0}
 base=$1
 traced=$2
 rounds=${3:-5}

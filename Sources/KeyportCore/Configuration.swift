@@ -5,8 +5,14 @@ public struct Configuration: Sendable, Equatable {
     /// The largest key length `--max-size` accepts.
     public static let maxKeySizeLimit = 1_048_576
 
+    /// The service listener (`--srv-port`, `--host`): the API, `/health` and a terse `/ready`.
     public var port: Int = 1123
-    public var host: String = "0.0.0.0"
+    /// `::` binds every address family: IPv6, and IPv4 too where the kernel allows (`HTTPServer` falls back to IPv4).
+    public var host: String = "::"
+    /// The admin listener (`--admin-port`, `--admin-host`): `/metrics`, `/version`, `/health`, `/ready`, `/debug/*`.
+    public var adminPort: Int = 9123
+    /// `nil` binds the admin listener to `host`.
+    public var adminHost: String?
     public var maxKeySize: Int = 1024
     /// `nil` means the bundled sample file.
     public var portsFile: String?
@@ -34,6 +40,9 @@ public struct Configuration: Sendable, Equatable {
     }
 
     public init() {}
+
+    /// Where the admin listener binds: `--admin-host`, else the service listener's host.
+    public var resolvedAdminHost: String { adminHost ?? host }
 }
 
 /// A flag or environment value that is out of range; `description` is the one line printed before exiting.
@@ -79,6 +88,11 @@ extension Configuration {
         tls = try Self.tlsFiles(
             certificate: valueOf("--tls-cert-file"), key: valueOf("--tls-key-file"), clientCA: valueOf("--tls-client-ca-file"))
         tracing = try Self.tracing(tracing, environment: environment)
+        // One port cannot carry both listeners (port 0 asks for a free one each).
+        if adminPort == port, port != 0 {
+            throw ConfigurationError(
+                flag: "--admin-port", value: String(adminPort), accepted: "a port other than --srv-port's \(port)")
+        }
     }
 
     /// Both of certificate and key, or neither; a client CA only with them. The files are read later, by `TLSMaterial`.

@@ -8,7 +8,7 @@ import Tracing
 import UnixSignals
 
 /// Wires configuration, state, endpoints and services together. Tests build one with port 0 and call
-/// `makeRouter()` or `run(...)`; the `keyport` executable runs it with signal handling.
+/// `makeRouter(for:)` or `run(...)`; the `keyport` executable runs it with signal handling.
 public final class KeyportApplication: Sendable {
     public let configuration: Configuration
     public let metrics: KeyportMetrics
@@ -47,42 +47,56 @@ public final class KeyportApplication: Sendable {
         }
     }
 
-    /// The route table: every documented endpoint (openapi.yaml), `/debug/*` only with fault injection on.
-    public func makeRouter() -> Router {
+    /// The route tables: the service listener answers the API (openapi.yaml) and terse health checks for load
+    /// balancers; the admin listener answers operators, and `/debug/*` there only with fault injection on.
+    public func makeRouter(for listener: Listener.Role) -> Router {
         var router = Router()
-        let keys = KeyEndpoint(maxSize: configuration.maxKeySize, metrics: metrics)
-        let portsEndpoints = PortsEndpoints(served: ports)
         let health = HealthEndpoints(readiness: readiness)
         let info = InfoEndpoints(
             metrics: metrics, threadPool: threadPool, buildInfo: buildInfo, openAPIDocument: openAPIDocument)
         let faults = self.faults
         let threadPool = self.threadPool
-
-        router.get("/key/{length}") { request, context in
-            faults.apply(on: context.eventLoop) { () throws(HTTPError) in
-                try keys.reply(request, length: context.parameter, context: context, threadPool: threadPool)
+        switch listener {
+        case .service:
+            let keys = KeyEndpoint(maxSize: configuration.maxKeySize, metrics: metrics)
+            let portsEndpoints = PortsEndpoints(served: ports)
+            router.get("/key/{length}") { request, context in
+                faults.apply(on: context.eventLoop) { () throws(HTTPError) in
+                    try keys.reply(request, length: context.parameter, context: context, threadPool: threadPool)
+                }
             }
-        }
-        router.get("/ports") { request, context in
-            faults.apply(on: context.eventLoop) { () throws(HTTPError) in .now(try portsEndpoints.list(request)) }
-        }
-        router.get("/ports/{id}") { request, context in
-            faults.apply(on: context.eventLoop) { () throws(HTTPError) in
-                .now(try portsEndpoints.record(request, id: context.parameter))
+            router.get("/ports") { request, context in
+                faults.apply(on: context.eventLoop) { () throws(HTTPError) in .now(try portsEndpoints.list(request)) }
             }
-        }
-        router.get("/health") { request, _ in .now(health.health(request)) }
-        router.get("/ready") { request, _ in .now(health.ready(request)) }
-        router.get("/metrics") { request, context in info.metrics(request, context) }
-        router.get("/version") { request, _ in .now(info.version(request)) }
-        router.get("/openapi.yaml") { request, _ throws(HTTPError) in .now(try info.openAPI(request)) }
-        if configuration.faultInjectionEnabled {
-            let debug = DebugEndpoints(faults: faults, readiness: readiness, threadPool: threadPool)
-            router.post("/debug/fault") { request, _ throws(HTTPError) in .now(try debug.fault(request)) }
-            router.post("/debug/ready") { request, _ throws(HTTPError) in .now(try debug.ready(request)) }
-            router.post("/debug/ballast") { request, context throws(HTTPError) in try debug.ballast(request, context: context) }
+            router.get("/ports/{id}") { request, context in
+                faults.apply(on: context.eventLoop) { () throws(HTTPError) in
+                    .now(try portsEndpoints.record(request, id: context.parameter))
+                }
+            }
+            router.get("/openapi.yaml") { request, _ throws(HTTPError) in .now(try info.openAPI(request)) }
+            router.get("/health") { request, _ in .now(health.health(request)) }
+            router.get("/ready") { request, _ in .now(health.publicReady(request)) }
+        case .admin:
+            router.get("/metrics") { request, context in info.metrics(request, context) }
+            router.get("/version") { request, _ in .now(info.version(request)) }
+            router.get("/health") { request, _ in .now(health.health(request)) }
+            router.get("/ready") { request, _ in .now(health.ready(request)) }
+            if configuration.faultInjectionEnabled {
+                let debug = DebugEndpoints(faults: faults, readiness: readiness, threadPool: threadPool)
+                router.post("/debug/fault") { request, _ throws(HTTPError) in .now(try debug.fault(request)) }
+                router.post("/debug/ready") { request, _ throws(HTTPError) in .now(try debug.ready(request)) }
+                router.post("/debug/ballast") { request, context throws(HTTPError) in try debug.ballast(request, context: context) }
+            }
         }
         return router
+    }
+
+    /// The two listeners, admin first: it binds first, so the public port never serves without it.
+    func makeListeners() -> [Listener] {
+        [
+            Listener(role: .admin, host: configuration.resolvedAdminHost, port: configuration.adminPort, router: makeRouter(for: .admin)),
+            Listener(role: .service, host: configuration.host, port: configuration.port, router: makeRouter(for: .service)),
+        ]
     }
 
     /// `tracer` is the tracing backend's when an OTLP endpoint is configured; `nil` keeps requests span-free.
@@ -91,7 +105,7 @@ public final class KeyportApplication: Sendable {
         if let tls { tlsContext = { tls.context } }
         let requestTracer = tracer.map { RequestTracer(tracer: $0, logger: logger, scheme: tls == nil ? "http" : "https") }
         return HTTPServer(
-            configuration: configuration, router: makeRouter(), metrics: metrics, readiness: readiness,
+            configuration: configuration, listeners: makeListeners(), metrics: metrics, readiness: readiness,
             group: group, logger: logger, tlsContext: tlsContext, tracer: requestTracer)
     }
 

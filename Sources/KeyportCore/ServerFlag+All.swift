@@ -3,14 +3,26 @@ import Logging
 extension ServerFlag {
     /// Every flag of `keyport serve`, in the order `--help` and the README list them.
     public static let all: [ServerFlag] = [
-        ServerFlag("--srv-port", "PORT", default: "1123", "listening port, 0...65535 (0 picks a free one)") {
+        ServerFlag("--srv-port", "PORT", default: "1123", "the service listener's port, 0...65535 (0 picks a free one)") {
             $0.port = try integer($1, in: 0...65535)
         },
-        ServerFlag("--host", "ADDRESS", default: "`0.0.0.0`", "bind address") {
-            guard !$1.isEmpty, !$1.contains(where: { $0 == " " || $0 == "/" }) else {
-                throw Rejection(accepted: "an IPv4/IPv6 address or host name")
-            }
-            $0.host = $1
+        ServerFlag(
+            "--host", "ADDRESS", default: "`::`",
+            "bind address; `::` takes IPv4 and IPv6 on one socket, and falls back to `0.0.0.0` (with a log line) where IPv6 is unavailable"
+        ) {
+            $0.host = try host($1)
+        },
+        ServerFlag(
+            "--admin-port", "PORT", default: "9123",
+            "the admin listener's port, 0...65535 (0 picks a free one; `/metrics`, `/version`, `/ready` with reasons, `/debug/*`); must differ from `--srv-port`"
+        ) {
+            $0.adminPort = try integer($1, in: 0...65535)
+        },
+        ServerFlag(
+            "--admin-host", "ADDRESS", default: "the same as `--host`",
+            "the admin listener's bind address, e.g. `127.0.0.1` to keep it on the machine"
+        ) {
+            $0.adminHost = try host($1)
         },
         ServerFlag("--max-size", "BYTES", default: "1024", "largest key in bytes, 1...\(Configuration.maxKeySizeLimit)") {
             $0.maxKeySize = try integer($1, in: 1...Configuration.maxKeySizeLimit)
@@ -102,6 +114,13 @@ extension ServerFlag {
             throw Rejection(accepted: "an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return number
+    }
+
+    static func host(_ raw: String) throws(Rejection) -> String {
+        guard !raw.isEmpty, !raw.contains(where: { $0 == " " || $0 == "/" }) else {
+            throw Rejection(accepted: "an IPv4/IPv6 address or host name")
+        }
+        return raw
     }
 
     static func duration(_ raw: String, in range: ClosedRange<Duration>, accepted: String) throws(Rejection) -> Duration {

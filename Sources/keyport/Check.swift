@@ -17,6 +17,9 @@ struct Check: AsyncParsableCommand {
     @Option(help: "Give up after this long, e.g. 2s or 500ms.")
     var timeout: String = "2s"
 
+    @Option(name: .customLong("expect-status"), help: "Exit 0 only on this status instead of any 2xx, e.g. 404 to check that a listener does not serve a path.")
+    var expectStatus: UInt?
+
     func run() async throws {
         guard let timeout = Duration.parse(timeout), timeout > .zero else {
             FileOutput.standardError("keyport check: invalid value \"\(self.timeout)\" for --timeout: expected a duration such as 2s or 500ms\n")
@@ -25,7 +28,15 @@ struct Check: AsyncParsableCommand {
         do {
             let status = try await HealthCheck.run(
                 url: url, timeout: timeout, tls: HealthCheck.TLSOptions(caFile: caFile, insecure: insecure))
+            if let expectStatus, status != expectStatus {
+                FileOutput.standardError("keyport check: \(url): answered HTTP \(status), expected \(expectStatus)\n")
+                throw ExitCode(1)
+            }
             print("\(url): \(status)")
+        } catch HealthCheck.Failure.status(let status) where status == expectStatus {
+            print("\(url): \(status)")
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             FileOutput.standardError("keyport check: \(url): \(error)\n")
             throw ExitCode(1)

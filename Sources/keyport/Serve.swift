@@ -40,6 +40,10 @@ struct Serve: AsyncParsableCommand {
         defer { group.shutdownGracefully { _ in } }
         do {
             try await application.run(group: group)
+        } catch let error as ListenerBindError {
+            // A port in use or not permitted: one line naming the flag and a usage exit code, nothing left listening.
+            FileOutput.standardError("keyport: \(error)\n")
+            throw ExitCode(64)
         } catch {
             logger.critical("server stopped with an error", metadata: ["error": "\(error)"])
             throw ExitCode(1)

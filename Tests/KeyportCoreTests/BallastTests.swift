@@ -12,7 +12,7 @@ import Testing
         var configuration = Configuration()
         configuration.faultInjectionEnabled = true
         let application = KeyportApplication(configuration: configuration, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let match = application.makeRouter().match(Request(method: .POST, uri: "/debug/ballast"))
+        let match = application.makeRouter(for: .admin).match(Request(method: .POST, uri: "/debug/ballast"))
         return (application, try #require(match.handler))
     }
 

@@ -10,7 +10,9 @@ import Testing
     @Test func defaultsAreTheDocumentedOnes() throws {
         let configuration = try configuration([])
         #expect(configuration.port == 1123)
-        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.host == "::")
+        #expect(configuration.adminPort == 9123)
+        #expect(configuration.resolvedAdminHost == "::")
         #expect(configuration.maxKeySize == 1024)
         #expect(configuration.portsFile == nil)
         #expect(configuration.logLevel == .info)
@@ -71,6 +73,11 @@ import Testing
         ("--max-size", "12kb", "1...1048576"),
         ("--srv-port", "70000", "0...65535"),
         ("--srv-port", "-1", "0...65535"),
+        ("--admin-port", "65536", "0...65535"),
+        ("--admin-port", "-1", "0...65535"),
+        ("--admin-port", "metrics", "0...65535"),
+        ("--admin-host", "", "an IPv4/IPv6 address or host name"),
+        ("--admin-host", "a b", "an IPv4/IPv6 address or host name"),
         ("--log-level", "verbose", "trace, debug, info, notice, warning, error, critical"),
         ("--log-format", "xml", "json or text"),
         ("--shutdown-delay", "5", "0s to 1h"),
@@ -117,6 +124,37 @@ import Testing
         }
         #expect(ServerFlag.helpText.contains("--max-size BYTES"))
         #expect(ServerFlag.helpText.contains("  --enable-fault-injection\n"))
+    }
+
+    @Test func theAdminListenerComesFromFlagsAndEnvironment() throws {
+        let flags = try configuration(["--admin-port", "9200", "--admin-host", "127.0.0.1", "--host", "10.0.0.1"])
+        #expect(flags.adminPort == 9200)
+        #expect(flags.resolvedAdminHost == "127.0.0.1")
+        #expect(flags.host == "10.0.0.1")
+        let environment = try configuration([], environment: ["KEYPORT_ADMIN_PORT": "0", "KEYPORT_ADMIN_HOST": "::1"])
+        #expect(environment.adminPort == 0)
+        #expect(environment.resolvedAdminHost == "::1")
+        // Without --admin-host, the admin listener binds where the service listener does.
+        #expect(try configuration(["--host", "127.0.0.1"]).resolvedAdminHost == "127.0.0.1")
+        #expect(try configuration(["--admin-port", "9200"], environment: ["KEYPORT_ADMIN_PORT": "9300"]).adminPort == 9200)
+    }
+
+    @Test(arguments: [
+        (["--srv-port", "9123"], [String: String]()), (["--admin-port", "1123"], [:]),
+        (["--srv-port", "8000", "--admin-port", "8000"], [:]), ([], ["KEYPORT_SRV_PORT": "7000", "KEYPORT_ADMIN_PORT": "7000"]),
+    ])
+    func theSamePortForBothListenersIsRefusedNamingBothFlags(arguments: [String], environment: [String: String]) throws {
+        let error = try #require(throws: ConfigurationError.self) { try configuration(arguments, environment: environment) }
+        #expect(error.flag == "--admin-port")
+        #expect(error.description.contains("--srv-port"))
+        #expect(error.description.contains("--admin-port"))
+        #expect(!error.description.contains("\n"))
+    }
+
+    @Test func portZeroForBothListenersPicksTwoFreePorts() throws {
+        let configuration = try configuration(["--srv-port", "0", "--admin-port", "0"])
+        #expect(configuration.port == 0)
+        #expect(configuration.adminPort == 0)
     }
 
     @Test func anEmptyHostIsRejected() throws {

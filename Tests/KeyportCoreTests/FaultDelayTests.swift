@@ -8,7 +8,7 @@ import Testing
 
     @Test func delayIsAcceptedAndAppliedToKeysAndPorts() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
-            #expect(try server.send("POST", "/debug/fault", body: #"{"delay_ms": 300}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"delay_ms": 300}"#).status == 204)
             #expect(server.application.faults.responseDelay == .milliseconds(300))
             #expect(server.application.faults.errorRate == 0)
             let clock = ContinuousClock()
@@ -22,7 +22,7 @@ import Testing
             let metrics = try server.metrics()
             let keySeconds = try #require(metrics.value("http_request_duration_seconds_sum", ["route": "/key/{length}"]))
             #expect(keySeconds >= 0.9)
-            #expect(try server.send("POST", "/debug/fault", body: #"{"delay_ms": 0}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"delay_ms": 0}"#).status == 204)
             #expect(server.application.faults.responseDelay == .zero)
             #expect(try server.get("/key/8").status == 200)
         }
@@ -30,7 +30,7 @@ import Testing
 
     @Test func largeKeysMadeOffTheEventLoopAreDelayedToo() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true; $0.maxKeySize = 100_000 }) { server in
-            #expect(try server.send("POST", "/debug/fault", body: #"{"delay_ms": 300}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"delay_ms": 300}"#).status == 204)
             let clock = ContinuousClock()
             let start = clock.now
             let key = try server.get("/key/\(KeyEndpoint.offloadThreshold + 1)")
@@ -42,14 +42,14 @@ import Testing
 
     @Test func injectedErrorsAreDelayedToo() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
-            #expect(try server.send("POST", "/debug/fault", body: #"{"error_rate": 1, "delay_ms": 300}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"error_rate": 1, "delay_ms": 300}"#).status == 204)
             let clock = ContinuousClock()
             let start = clock.now
             let failed = try server.get("/key/8")
             #expect(clock.now - start >= Self.delay)
             #expect(failed.status == 500)
             // A body without delay_ms states the whole fault: the delay goes back to 0.
-            #expect(try server.send("POST", "/debug/fault", body: #"{"error_rate": 0}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"error_rate": 0}"#).status == 204)
             #expect(server.application.faults.responseDelay == .zero)
             #expect(try server.get("/key/8").status == 200)
         }
@@ -62,18 +62,18 @@ import Testing
     ])
     func badDelaysAreRefusedAndChangeNothing(body: String) async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
-            #expect(try server.send("POST", "/debug/fault", body: #"{"delay_ms": 10000}"#).status == 204)
-            let response = try server.send("POST", "/debug/fault", body: body)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"delay_ms": 10000}"#).status == 204)
+            let response = try server.adminSend("POST", "/debug/fault", body: body)
             #expect(response.status == 400)
             #expect(try response.json()["error"] is String)
             #expect(server.application.faults.responseDelay == .milliseconds(10000))
-            #expect(try server.send("POST", "/debug/fault", body: #"{"delay_ms": 0}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"delay_ms": 0}"#).status == 204)
         }
     }
 
     @Test func delayIs404WhenFaultInjectionIsOff() async throws {
         try await TestServer.with { server in
-            let response = try server.send("POST", "/debug/fault", body: #"{"delay_ms": 300}"#)
+            let response = try server.adminSend("POST", "/debug/fault", body: #"{"delay_ms": 300}"#)
             #expect(response.status == 404)
             #expect(server.application.faults.responseDelay == .zero)
         }

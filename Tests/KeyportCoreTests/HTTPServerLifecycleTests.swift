@@ -10,6 +10,7 @@ import Testing
         var configuration = Configuration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
+        configuration.adminPort = 0
         return KeyportApplication(configuration: configuration, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 /// Regressions for bad input found while hardening (docs/hardening.md): every one answers a clear 4xx.
+/// The tests that talk HTTP run once per listener: the admin listener is hardened like the service one.
 @Suite struct HardeningTests {
     private func configuration(_ arguments: [String], environment: [String: String] = [:]) throws -> Configuration {
         try Configuration(arguments: arguments, environment: environment)
@@ -29,10 +30,11 @@ import Testing
 
     /// Found by probing: a CONNECT request got a 404 head with no length and no body from NIO's encoder,
     /// and the connection stayed open, so the client waited for the idle timeout.
-    @Test func connectIsAnsweredAndTheConnectionClosed() async throws {
+    @Test(arguments: [Listener.Role.service, .admin])
+    func connectIsAnsweredAndTheConnectionClosed(listener: Listener.Role) async throws {
         try await TestServer.with { server in
             for target in ["example.com:443", "/health"] {
-                let client = try TestHTTPClient(port: server.port)
+                let client = try TestHTTPClient(port: server.port(of: listener))
                 defer { client.close() }
                 client.send(Array("CONNECT \(target) HTTP/1.1\r\nHost: example.com:443\r\n\r\n".utf8))
                 let started = ContinuousClock.now
@@ -47,9 +49,10 @@ import Testing
     }
 
     /// Found by probing: the request aggregator's 413 had an empty body, unlike every other error.
-    @Test func anOversizedBodyGetsAJSON413() async throws {
+    @Test(arguments: [Listener.Role.service, .admin])
+    func anOversizedBodyGetsAJSON413(listener: Listener.Role) async throws {
         try await TestServer.with { server in
-            let client = try TestHTTPClient(port: server.port)
+            let client = try TestHTTPClient(port: server.port(of: listener))
             defer { client.close() }
             client.send(Array("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: \(HTTPServer.maxBodyBytes + 1)\r\nExpect: 100-continue\r\n\r\n".utf8))
             let response = try client.readResponse()
@@ -64,9 +67,10 @@ import Testing
     }
 
     /// Slowloris: headers trickled a byte at a time reset the idle timer forever; the request timeout ends them.
-    @Test func aTrickledRequestGets408AfterTheRequestTimeout() async throws {
+    @Test(arguments: [Listener.Role.service, .admin])
+    func aTrickledRequestGets408AfterTheRequestTimeout(listener: Listener.Role) async throws {
         try await TestServer.with({ $0.requestTimeout = .milliseconds(600); $0.idleTimeout = .seconds(30) }) { server in
-            let client = try TestHTTPClient(port: server.port)
+            let client = try TestHTTPClient(port: server.port(of: listener))
             defer { client.close() }
             let started = ContinuousClock.now
             // 16 bytes over 400 ms: the idle timer keeps being reset, the request never completes.
@@ -85,9 +89,10 @@ import Testing
     }
 
     /// The request timeout covers one request, not a keep-alive connection's lifetime.
-    @Test func completeRequestsOnAKeepAliveConnectionNeverTimeOut() async throws {
+    @Test(arguments: [Listener.Role.service, .admin])
+    func completeRequestsOnAKeepAliveConnectionNeverTimeOut(listener: Listener.Role) async throws {
         try await TestServer.with({ $0.requestTimeout = .milliseconds(400) }) { server in
-            let client = try TestHTTPClient(port: server.port)
+            let client = try TestHTTPClient(port: server.port(of: listener))
             defer { client.close() }
             for _ in 0..<6 {
                 #expect(try client.request("GET", "/health").status == 200)
@@ -101,10 +106,11 @@ import Testing
         }
     }
 
-    @Test func unknownMethodsAndNonHTTPBytesAre4xxJSON() async throws {
+    @Test(arguments: [Listener.Role.service, .admin])
+    func unknownMethodsAndNonHTTPBytesAre4xxJSON(listener: Listener.Role) async throws {
         try await TestServer.with { server in
             for request in ["FOO /health HTTP/1.1\r\n\r\n", "BREW /key/8 HTTP/1.1\r\n\r\n", "\u{16}\u{03}\u{01}\u{00}\u{7a}\u{01}\r\n\r\n"] {
-                let client = try TestHTTPClient(port: server.port)
+                let client = try TestHTTPClient(port: server.port(of: listener))
                 defer { client.close() }
                 client.send(Array(request.utf8))
                 let response = try client.readResponse()
@@ -116,7 +122,7 @@ import Testing
                 "GET /health HTTP/2.0\r\n\r\n", "GET /health\r\n\r\n", "POST /health HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                 "GET /health HTTP/1.1\r\nX: a\u{01}b\r\n\r\n",
             ] {
-                let client = try TestHTTPClient(port: server.port)
+                let client = try TestHTTPClient(port: server.port(of: listener))
                 defer { client.close() }
                 client.send(Array(request.utf8))
                 let response = try client.readResponse()

@@ -76,11 +76,17 @@ import Testing
         let file = directory.appendingPathComponent("ports.json")
         try write(#"{"AAAAA": {"name": "Alpha", "city": "Alpha"}}"#, to: file)
         try await TestServer.with({ $0.portsFile = file.path }) { server in
-            let ready = try server.get("/ready")
+            let ready = try server.adminGet("/ready")
             #expect(ready.status == 503)
             let reason = try #require(try ready.json()["reason"] as? String)
             #expect(reason.contains("ports.json"))
             #expect(reason.contains("country"))
+            // The public listener says only a short code: no path, no parser text.
+            let terse = try server.get("/ready")
+            #expect(terse.status == 503)
+            #expect(try terse.json()["reason"] as? String == "load_failed")
+            #expect(try terse.json()["ready"] as? Bool == false)
+            #expect(!terse.text.contains("ports.json"))
             #expect(try server.get("/health").status == 200)
             #expect(try server.get("/key/8").status == 200)
             let metrics = try server.metrics()

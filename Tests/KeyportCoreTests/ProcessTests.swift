@@ -5,7 +5,7 @@ import Testing
 /// The real executable: exit codes, signals, the SIGTERM drain.
 @Suite(.serialized) struct ProcessTests {
     @Test func sigtermDrainsThenExitsZero() async throws {
-        let keyport = try KeyportProcess(["--host", "127.0.0.1", "--srv-port", "0", "--shutdown-delay", "5s"])
+        let keyport = try KeyportProcess(["--host", "127.0.0.1", "--srv-port", "0", "--admin-port", "0", "--shutdown-delay", "5s"])
         defer { keyport.stop() }
         let port = try await keyport.listeningPort()
         try await waitUntil { (try? TestHTTPClient.fetch(port: port, "GET", "/ready").status) == 200 }
@@ -18,7 +18,7 @@ import Testing
         try await waitUntil { (try? TestHTTPClient.fetch(port: port, "GET", "/ready").status) == 503 }
         // Not ready, yet still serving for the shutdown delay: new connections and kept-alive ones alike.
         let ready = try TestHTTPClient.fetch(port: port, "GET", "/ready")
-        #expect(try ready.json()["reason"] as? String == "shutting down")
+        #expect(try ready.json()["reason"] as? String == "draining")
         for _ in 0..<3 {
             #expect(try TestHTTPClient.fetch(port: port, "GET", "/key/16").body.count == 16)
             #expect(try kept.request("GET", "/key/4").body.count == 4)
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func sigintStopsAtOnceWithoutADelay() async throws {
-        let keyport = try KeyportProcess(["--host", "127.0.0.1", "--srv-port", "0"])
+        let keyport = try KeyportProcess(["--host", "127.0.0.1", "--srv-port", "0", "--admin-port", "0"])
         defer { keyport.stop() }
         _ = try await keyport.listeningPort()
         keyport.signal(SIGINT)
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func badFlagsExitBeforeBindingWithOneLine() async throws {
-        let keyport = try KeyportProcess(["--max-size", "0", "--srv-port", "0"])
+        let keyport = try KeyportProcess(["--max-size", "0", "--srv-port", "0", "--admin-port", "0"])
         let status = try await keyport.exitStatus()
         #expect(status == 64)
         let lines = keyport.standardError.split(separator: "\n")
@@ -73,13 +73,13 @@ import Testing
     }
 
     @Test func badEnvironmentExitsToo() async throws {
-        let keyport = try KeyportProcess(["--srv-port", "0"], environment: ["KEYPORT_LOG_FORMAT": "yaml"])
+        let keyport = try KeyportProcess(["--srv-port", "0", "--admin-port", "0"], environment: ["KEYPORT_LOG_FORMAT": "yaml"])
         #expect(try await keyport.exitStatus() == 64)
         #expect(keyport.standardError.contains("KEYPORT_LOG_FORMAT"))
     }
 
     @Test func textLogsForHumans() async throws {
-        let keyport = try KeyportProcess(["--host", "127.0.0.1", "--srv-port", "0", "--log-format", "text"])
+        let keyport = try KeyportProcess(["--host", "127.0.0.1", "--srv-port", "0", "--admin-port", "0", "--log-format", "text"])
         defer { keyport.stop() }
         try await waitUntil { keyport.standardOutput.contains("listening") }
         #expect(keyport.logLines.isEmpty)
@@ -92,10 +92,16 @@ import Testing
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
             let ok = try KeyportProcess(["check", "http://127.0.0.1:\(server.port)/ready"])
             #expect(try await ok.exitStatus() == 0)
-            _ = try server.send("POST", "/debug/ready", body: #"{"ready": false}"#)
+            _ = try server.adminSend("POST", "/debug/ready", body: #"{"ready": false}"#)
             let notReady = try KeyportProcess(["check", "http://127.0.0.1:\(server.port)/ready"])
             #expect(try await notReady.exitStatus() == 1)
             #expect(notReady.standardError.contains("503"))
+            // --expect-status: that status and no other (helm test checks /metrics is not on the service port).
+            let absent = try KeyportProcess(["check", "http://127.0.0.1:\(server.port)/metrics", "--expect-status", "404"])
+            #expect(try await absent.exitStatus() == 0)
+            let present = try KeyportProcess(["check", "http://127.0.0.1:\(server.adminPort)/metrics", "--expect-status", "404"])
+            #expect(try await present.exitStatus() == 1)
+            #expect(present.standardError.contains("answered HTTP 200, expected 404"))
             let badURL = try KeyportProcess(["check", "ftp://example.invalid/"])
             #expect(try await badURL.exitStatus() == 1)
             #expect(badURL.standardError.contains("unsupported URL"))
@@ -109,7 +115,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("ports.json")
         try PortsServerTests.twoPorts.write(to: file, atomically: true, encoding: .utf8)
-        let keyport = try KeyportProcess(["--host", "127.0.0.1", "--srv-port", "0", "--ports-file", file.path])
+        let keyport = try KeyportProcess(["--host", "127.0.0.1", "--srv-port", "0", "--admin-port", "0", "--ports-file", file.path])
         defer { keyport.stop() }
         let port = try await keyport.listeningPort()
         try await waitUntil { (try? TestHTTPClient.fetch(port: port, "GET", "/ready").status) == 200 }

@@ -69,7 +69,7 @@ import Testing
             let ready = try server.get("/ready")
             #expect(ready.status == 200)
             #expect(try ready.json()["ready"] as? Bool == true)
-            let version = try server.get("/version").json()
+            let version = try server.adminGet("/version").json()
             #expect(version["version"] as? String == BuildInfo.releaseVersion)
             #expect(version["revision"] is String)
             #expect((version["swift_version"] as? String)?.hasPrefix("6.") == true)
@@ -118,9 +118,9 @@ import Testing
             #expect(head.header("Content-Length") == "64")
             #expect(head.body.isEmpty)
             // The connection is still in sync: the next response is the next request's.
-            let version = try client.request("GET", "/version")
-            #expect(version.status == 200)
-            #expect(try version.json()["version"] != nil)
+            let health = try client.request("GET", "/health")
+            #expect(health.status == 200)
+            #expect(try health.json()["status"] as? String == "ok")
             #expect(try client.request("HEAD", "/nope").status == 404)
         }
     }
@@ -149,7 +149,7 @@ import Testing
             #expect(metrics.value("keyport_key_length_bytes_count") == 3)
             #expect(metrics.value("keyport_key_length_bytes_sum") == 27)
             #expect(metrics.value("keyport_ready") == 1)
-            let scraped = try server.get("/metrics")
+            let scraped = try server.adminGet("/metrics")
             #expect(scraped.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
         }
     }
@@ -157,8 +157,8 @@ import Testing
     @Test func debugEndpointsAre404WhenFaultInjectionIsOff() async throws {
         try await TestServer.with { server in
             for path in ["/debug/fault", "/debug/ready", "/debug/ballast"] {
-                let response = try server.send("POST", path, body: #"{"error_rate": 1}"#)
-                #expect(response.status == 404)
+                #expect(try server.send("POST", path, body: #"{"error_rate": 1}"#).status == 404)
+                #expect(try server.adminSend("POST", path, body: #"{"error_rate": 1}"#).status == 404)
             }
             let key = try server.get("/key/8")
             #expect(key.status == 200)
@@ -167,17 +167,17 @@ import Testing
 
     @Test func faultInjectionFailsKeyRequests() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
-            #expect(try server.send("POST", "/debug/fault", body: #"{"error_rate": 1}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"error_rate": 1}"#).status == 204)
             let failed = try server.get("/key/8")
             #expect(failed.status == 500)
             #expect(try failed.json()["status"] as? Int == 500)
             #expect(try server.get("/health").status == 200)
-            #expect(try server.send("POST", "/debug/fault", body: #"{"error_rate": 0.5}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"error_rate": 0.5}"#).status == 204)
             let codes = try (0..<200).map { _ in try server.get("/key/8").status }
             let failures = codes.filter { $0 == 500 }.count
             #expect(failures > 50 && failures < 150)
             #expect(Set(codes) == [200, 500])
-            #expect(try server.send("POST", "/debug/fault", body: #"{"error_rate": 0}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/fault", body: #"{"error_rate": 0}"#).status == 204)
             #expect(try (0..<20).allSatisfy { _ in try server.get("/key/8").status == 200 })
             let metrics = try server.metrics()
             #expect(try #require(metrics.value("http_requests_total", ["route": "/key/{length}", "code": "500"])) >= 51)
@@ -187,25 +187,25 @@ import Testing
     @Test func faultInjectionRejectsBadBodies() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
             for body in [#"{"error_rate": 2}"#, #"{"error_rate": -0.1}"#, #"{"rate": 1}"#, "nonsense", ""] {
-                let response = try server.send("POST", "/debug/fault", body: body)
+                let response = try server.adminSend("POST", "/debug/fault", body: body)
                 #expect(response.status == 400, "body \(body)")
                 #expect(try response.json()["error"] is String)
             }
-            #expect(try server.send("POST", "/debug/ballast", body: #"{"bytes": -1}"#).status == 400)
-            #expect(try server.send("POST", "/debug/ready", body: #"{"ready": "no"}"#).status == 400)
-            #expect(try server.get("/debug/fault").status == 405)
+            #expect(try server.adminSend("POST", "/debug/ballast", body: #"{"bytes": -1}"#).status == 400)
+            #expect(try server.adminSend("POST", "/debug/ready", body: #"{"ready": "no"}"#).status == 400)
+            #expect(try server.adminGet("/debug/fault").status == 405)
         }
     }
 
     @Test func forcedNotReadyTurnsReadyTo503AndBack() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
-            #expect(try server.send("POST", "/debug/ready", body: #"{"ready": false}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/ready", body: #"{"ready": false}"#).status == 204)
             let ready = try server.get("/ready")
             #expect(ready.status == 503)
             #expect((try ready.json()["reason"] as? String)?.contains("forced") == true)
             #expect(try server.metrics().value("keyport_ready") == 0)
             #expect(try server.get("/health").status == 200)
-            #expect(try server.send("POST", "/debug/ready", body: #"{"ready": true}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/ready", body: #"{"ready": true}"#).status == 204)
             #expect(try server.get("/ready").status == 200)
             #expect(try server.metrics().value("keyport_ready") == 1)
         }
@@ -214,10 +214,10 @@ import Testing
     @Test func ballastHoldsResidentMemory() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
             let before = try #require(try server.metrics().value("process_resident_memory_bytes"))
-            #expect(try server.send("POST", "/debug/ballast", body: #"{"bytes": 200000000}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/ballast", body: #"{"bytes": 200000000}"#).status == 204)
             let held = try #require(try server.metrics().value("process_resident_memory_bytes"))
             #expect(held - before > 150_000_000)
-            #expect(try server.send("POST", "/debug/ballast", body: #"{"bytes": 0}"#).status == 204)
+            #expect(try server.adminSend("POST", "/debug/ballast", body: #"{"bytes": 0}"#).status == 204)
             let after = try #require(try server.metrics().value("process_resident_memory_bytes"))
             #expect(held - after > 150_000_000)
         }
@@ -226,7 +226,7 @@ import Testing
     @Test func oversizedBodiesAreRejected() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
             let body = "{\"error_rate\": 0" + String(repeating: " ", count: HTTPServer.maxBodyBytes) + "}"
-            let response = try server.send("POST", "/debug/fault", body: body)
+            let response = try server.adminSend("POST", "/debug/fault", body: body)
             #expect(response.status == 413)
             #expect(try server.get("/health").status == 200)
         }
@@ -260,9 +260,12 @@ import Testing
             var configuration = Configuration()
             configuration.host = "127.0.0.1"
             configuration.port = server.port
+            configuration.adminPort = 0
             let application = KeyportApplication(configuration: configuration, logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() })
             let second = application.makeServer(group: .singletonMultiThreadedEventLoopGroup)
-            await #expect(throws: (any Error).self) { try await second.run() }
+            let error = await #expect(throws: ListenerBindError.self) { try await second.run() }
+            #expect(error?.role == .service)
+            #expect(error?.description.contains("--srv-port (env KEYPORT_SRV_PORT)") == true)
         }
     }
 }

@@ -9,7 +9,8 @@ Weights (per user, ~2-20 requests/s each depending on `KEYPORT_LOAD_WAIT`):
 - health/readiness/metrics probes, as a load balancer and Prometheus would send them.
 
 Environment: KEYPORT_LOAD_MAX_SIZE (the server's --max-size, default 1024), KEYPORT_LOAD_WAIT
-("min,max" seconds between a user's requests, default "0,0.1").
+("min,max" seconds between a user's requests, default "0,0.1"), KEYPORT_LOAD_ADMIN_URL (the admin
+listener, e.g. http://127.0.0.1:9123, where the scrapes go; without it there are none).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from locust import FastHttpUser, between, events, task
 
 MAX_SIZE = int(os.environ.get("KEYPORT_LOAD_MAX_SIZE", "1024"))
 WAIT_MIN, WAIT_MAX = (float(x) for x in os.environ.get("KEYPORT_LOAD_WAIT", "0,0.1").split(","))
+ADMIN_URL = os.environ.get("KEYPORT_LOAD_ADMIN_URL", "").rstrip("/")
 
 _known_ids: list[str] = []
 _known_countries: list[str] = []
@@ -45,6 +47,7 @@ BAD_REQUESTS = [
     ("DELETE", "/ports", 405, "[wrong method]"),
     ("POST", "/key/16", 405, "[wrong method]"),
     ("PUT", "/health", 405, "[wrong method]"),
+    ("GET", "/metrics", 404, "[admin path on the service port]"),
 ]
 
 
@@ -127,4 +130,6 @@ class KeyportUser(FastHttpUser):
 
     @task(1)
     def scrape(self) -> None:
-        self._expect("GET", "/metrics", 200, "/metrics")
+        """Prometheus' scrape, on the admin listener."""
+        if ADMIN_URL:
+            self._expect("GET", f"{ADMIN_URL}/metrics", 200, "/metrics")

@@ -18,33 +18,38 @@ from support import keyport_bin, wait_until
 
 
 class Keyport:
-    """`keyport --srv-port 0` on 127.0.0.1 (or a given `port`, to bring an instance back at the same
-    address); the bound port comes from the JSON `listening` log line. Waits until /ready answers 200
-    unless `wait_ready` is false (an instance started with a broken ports file stays not ready)."""
+    """`keyport --srv-port 0 --admin-port 0` on 127.0.0.1 (or given ports, to bring an instance back at the
+    same addresses); the bound ports come from the JSON `listening` log lines (`listener`: service or
+    admin). `port`/`base` are the service listener's, `admin_port`/`admin_base` the admin listener's
+    (/metrics, /version, /debug/*). Waits until /ready answers 200 unless `wait_ready` is false (an
+    instance started with a broken ports file stays not ready)."""
 
     def __init__(
         self, *args: str, env: dict[str, str] | None = None, ready_timeout: float = 120.0, port: int = 0,
-        wait_ready: bool = True,
+        wait_ready: bool = True, admin_port: int = 0,
     ) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="keyport-", suffix=".log", delete=False)
         binary = keyport_bin()
         if binary is None:
             raise RuntimeError("no keyport binary: set KEYPORT_BIN or run `make build`")
-        command = [binary, "--host", "127.0.0.1", "--srv-port", str(port), "--log-format", "json", *args]
+        command = [
+            binary, "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", str(admin_port),
+            "--log-format", "json", *args,
+        ]
         self.process = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
         )
         self.port = 0
+        self.admin_port = 0
         deadline = time.time() + 30
-        while not self.port:
+        while not (self.port and self.admin_port):
             if self.process.poll() is not None or time.time() > deadline:
                 self.stop()
                 raise RuntimeError(f"keyport did not start: {self.log_text()[-2000:]}")
-            for line in self.log_text().splitlines():
-                if '"listening"' in line:
-                    self.port = int(json.loads(line)["port"])
+            self.port, self.admin_port = listening_ports(self.log_text())
             time.sleep(0.05)
         self.base = f"http://127.0.0.1:{self.port}"
+        self.admin_base = f"http://127.0.0.1:{self.admin_port}"
         if wait_ready:
             wait_until(lambda: self.get_status("/ready") == 200, ready_timeout, what="keyport ready")
 
@@ -55,14 +60,18 @@ class Keyport:
     def log_text(self) -> str:
         return pathlib.Path(self.log.name).read_text(errors="replace")
 
-    def get_status(self, path: str) -> int | None:
+    def get_status(self, path: str, admin: bool = False) -> int | None:
         try:
-            return request(self.port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()).status
+            port = self.admin_port if admin else self.port
+            return request(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()).status
         except OSError:
             return None
 
     def metrics(self) -> dict[str, float]:
-        return parse_metrics(request(self.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").body.decode())
+        """A scrape of the admin listener's /metrics."""
+        return parse_metrics(
+            request(self.admin_port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").body.decode()
+        )
 
     def rss_bytes(self) -> int:
         return status_field(self.pid, "VmRSS")
@@ -91,6 +100,16 @@ class Keyport:
             os.unlink(self.log.name)
         except OSError:
             pass
+
+
+def listening_ports(log: str) -> tuple[int, int]:
+    """(service port, admin port) from keyport's JSON `listening` lines; 0 for a listener not yet bound."""
+    ports = {"service": 0, "admin": 0}
+    for line in log.splitlines():
+        if '"listening"' in line:
+            entry = json.loads(line)
+            ports[entry.get("listener", "service")] = int(entry["port"])
+    return ports["service"], ports["admin"]
 
 
 def status_field(pid: int, name: str) -> int:

@@ -24,4 +24,18 @@ public struct HealthEndpoints: Sendable {
         json.endObject()
         return Response.json(.ok, json.bytes)
     }
+
+    /// The service listener's `/ready`: 200 `{"ready":true}`, or 503 `{"ready":false,"reason":"loading"}`
+    /// with a short code only, since the public can ask (the full reason may name files and errors).
+    public func publicReady(_ request: Request) -> Response {
+        guard let code = readiness.current.notReadyCode else { return Self.isReady }
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("ready"); json.bool(false)
+        json.key("reason"); json.string(code)
+        json.endObject()
+        return Response.json(.serviceUnavailable, json.bytes)
+    }
+
+    private static let isReady = Response.json(.ok, Array(#"{"ready":true}"#.utf8))
 }

@@ -5,8 +5,8 @@ import Synchronization
 public final class Readiness: Sendable {
     public struct State: Sendable, Equatable {
         public var portsLoaded = false
-        /// Why the ports data is not (yet) there, e.g. a load error; shown on `/ready`.
-        public var portsProblem: String? = "ports file not loaded yet"
+        /// Why the ports data is not there, e.g. a load error; `nil` while the first load runs. Shown on the admin `/ready`.
+        public var portsProblem: String?
         public var draining = false
         /// Set by `POST /debug/ready {"ready": false}`.
         public var forcedNotReady = false
@@ -16,6 +16,15 @@ public final class Readiness: Sendable {
             if draining { return "shutting down" }
             if forcedNotReady { return "forced not ready by POST /debug/ready" }
             if !portsLoaded { return portsProblem ?? "ports file not loaded yet" }
+            return nil
+        }
+
+        /// `nil` when ready, else a short code for the reason: what the service listener's `/ready` may show
+        /// to anyone (no paths, no error text).
+        public var notReadyCode: String? {
+            if draining { return "draining" }
+            if forcedNotReady { return "forced" }
+            if !portsLoaded { return portsProblem == nil ? "loading" : "load_failed" }
             return nil
         }
     }

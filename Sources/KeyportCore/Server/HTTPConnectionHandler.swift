@@ -102,8 +102,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         switch unwrapInboundIn(data) {
         case .head(let requestHead):
             head = requestHead
-            if let announced = requestHead.headers.first(name: "content-length").flatMap(Int.init), announced > limits.maxBodyBytes {
+            let announced = requestHead.headers.first(name: "content-length").flatMap(Int.init)
+            if let announced, announced > limits.maxBodyBytes {
                 refuseBody(context: context)
+            } else if announced.map({ $0 > 0 }) ?? (requestHead.method != .GET && requestHead.method != .HEAD) {
+                // A body may follow (a GET or HEAD without a length has none): the hot path skips this look-up.
+                expectContinue(requestHead)
             }
         case .body(var part):
             guard head != nil else { return }
@@ -203,6 +207,16 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         closing = true
         let error = HTTPError(.payloadTooLarge, "request body too large: at most \(limits.maxBodyBytes) bytes")
         refuse(error.response, for: Self.refused(version: version), context: context)
+    }
+
+    /// `Expect: 100-continue`: the client holds its body back until it hears from the server, so say go on
+    /// now (flushed when this read completes). Behind earlier responses still owed, the interim answer would
+    /// come out of order, so it waits out instead; the client sends the body after its own short wait.
+    private func expectContinue(_ requestHead: HTTPRequestHead) {
+        guard requestHead.version.minor >= 1, queue.isEmpty, deferred.isEmpty,
+            requestHead.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" })
+        else { return }
+        outbound.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
     }
 
     /// The exchange of a request refused before routing: counted, not timed, and the connection closes.

@@ -58,11 +58,12 @@ final class KeyportProcess: Sendable {
         }
     }
 
-    /// Waits for the "listening" log line and returns the bound port.
-    func listeningPort(timeout: Duration = .seconds(20)) async throws -> Int {
+    /// Waits for the "listening" log line of `listener` and returns the bound port.
+    func listeningPort(of listener: String = "service", timeout: Duration = .seconds(20)) async throws -> Int {
         var port: Int?
         try await waitUntil(timeout: timeout) {
-            port = logLines.first { $0["message"] as? String == "listening" }.flatMap { ($0["port"] as? String).flatMap(Int.init) }
+            port = logLines.first { $0["message"] as? String == "listening" && $0["listener"] as? String == listener }
+                .flatMap { ($0["port"] as? String).flatMap(Int.init) }
             return port != nil || !process.isRunning
         }
         guard let port else { throw WaitTimeout() }

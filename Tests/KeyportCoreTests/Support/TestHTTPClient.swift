@@ -27,17 +27,30 @@ struct TestHTTPClient {
     let port: Int
     private(set) var fd: Int32 = -1
 
-    init(port: Int) throws {
+    /// Connects to `address` (IPv4 `127.0.0.1` by default, or an IPv6 literal such as `::1`).
+    init(port: Int, address: String = "127.0.0.1") throws {
         self.port = port
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ipv6 = address.contains(":")
+        fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let result: Int32
+        if ipv6 {
+            var address6 = sockaddr_in6()
+            address6.sin6_family = sa_family_t(AF_INET6)
+            address6.sin6_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET6, address, &address6.sin6_addr)
+            result = withUnsafePointer(to: &address6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var address4 = sockaddr_in()
+            address4.sin_family = sa_family_t(AF_INET)
+            address4.sin_port = in_port_t(UInt16(port).bigEndian)
+            address4.sin_addr.s_addr = inet_addr(address)
+            result = withUnsafePointer(to: &address4) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
         }
         guard result == 0 else {
             let error = errno

@@ -8,7 +8,10 @@ import ServiceLifecycle
 /// A keyport application served in-process on 127.0.0.1 port 0 for the length of one test.
 struct TestServer {
     let application: KeyportApplication
+    /// The service listener's port.
     let port: Int
+    /// The admin listener's port.
+    let adminPort: Int
 
     /// Starts the server and the ports loader, waits until the port is bound and the first load ended,
     /// runs `body`, then shuts down gracefully.
@@ -21,6 +24,7 @@ struct TestServer {
         var configuration = Configuration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
+        configuration.adminPort = 0
         configure(&configuration)
         let factory = configuration.makeLogHandlerFactory(sink: logSink)
         let logger = Logger(label: "keyport-test", factory: factory)
@@ -32,8 +36,9 @@ struct TestServer {
             tasks.addTask { try await group.run() }
             defer { tasks.cancelAll() }
             let address = try await server.localAddress.get()
+            let adminAddress = try await server.address(of: .admin).get()
             try await waitUntil { Self.firstLoadFinished(application) }
-            try await body(TestServer(application: application, port: address.port!))
+            try await body(TestServer(application: application, port: address.port!, adminPort: adminAddress.port!))
             await group.triggerGracefulShutdown()
             try await tasks.next()
         }
@@ -53,8 +58,23 @@ struct TestServer {
         try TestHTTPClient.fetch(port: port, method, target, body: body.map { Array($0.utf8) })
     }
 
+    /// The port of `listener`, for tests that run over both.
+    func port(of listener: Listener.Role) -> Int {
+        listener == .service ? port : adminPort
+    }
+
+    /// A GET to the admin listener.
+    func adminGet(_ target: String, headers: [String: String] = [:]) throws -> TestHTTPClient.Response {
+        try TestHTTPClient.fetch(port: adminPort, "GET", target, headers: headers)
+    }
+
+    /// A request to the admin listener (`/debug/*` lives there).
+    func adminSend(_ method: String, _ target: String, body: String? = nil) throws -> TestHTTPClient.Response {
+        try TestHTTPClient.fetch(port: adminPort, method, target, body: body.map { Array($0.utf8) })
+    }
+
     func metrics() throws -> MetricsText {
-        try MetricsText(try get("/metrics").text)
+        try MetricsText(try adminGet("/metrics").text)
     }
 }
 

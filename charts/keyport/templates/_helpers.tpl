@@ -255,8 +255,9 @@ scrape_configs:
       - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name, __meta_kubernetes_pod_label_app_kubernetes_io_instance]
         regex: {{ printf "%s;%s" (include "keyport.name" .) .Release.Name | quote }}
         action: keep
+      # The admin listener's container port: /metrics is not on the service port.
       - source_labels: [__meta_kubernetes_pod_container_port_name]
-        regex: http
+        regex: metrics
         action: keep
       - source_labels: [__meta_kubernetes_pod_phase]
         regex: Succeeded|Failed

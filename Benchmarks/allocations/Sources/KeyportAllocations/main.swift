@@ -27,7 +27,7 @@ if let path = CommandLine.arguments.dropFirst().first {
 func allocationsPerRequest(_ target: String) throws -> Double {
     let channel = EmbeddedChannel()
     try HTTPServer.configureConnection(
-        channel, router: application.makeRouter(), metrics: application.metrics,
+        channel, router: application.makeRouter(for: .service), metrics: application.metrics,
         idleTimeout: .seconds(60), requestTimeout: .seconds(30))
     try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     let request = ByteBuffer(string: "GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:1123\r\n\r\n")
@@ -84,7 +84,7 @@ func nanosecondsPerRequest(_ target: String, bare: Bool = false) throws -> Doubl
         try channel.pipeline.syncOperations.addHandler(BareKeyHandler())
     } else {
         try HTTPServer.configureConnection(
-            channel, router: application.makeRouter(), metrics: application.metrics,
+            channel, router: application.makeRouter(for: .service), metrics: application.metrics,
             idleTimeout: .seconds(60), requestTimeout: .seconds(30))
     }
     try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
