@@ -18,7 +18,7 @@ import Testing
     /// POST to /debug/fault 400, a GET 405).
     @Test func theMethodIsSent() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
-            let url = "http://127.0.0.1:\(server.port)/debug/fault"
+            let url = "http://127.0.0.1:\(server.adminPort)/debug/fault"
             await #expect(throws: HealthCheck.Failure.status(400)) {
                 try await HealthCheck.run(url: url, timeout: .seconds(2), method: .POST)
             }
