@@ -383,7 +383,7 @@ def test_default_install_is_highly_available_on_a_nodeport(default):
     assert {"name": "metrics", "containerPort": 9123, "protocol": "TCP"} in c["ports"]
     assert "KEYPORT_HOST" not in env_of(c), "keyport's default host takes IPv4 and IPv6"
     assert env_of(c)["KEYPORT_ADMIN_PORT"] == "9123"
-        assert c["image"] == "localhost/keyport:0.1.0"  # tag defaults to appVersion
+    assert c["image"] == "localhost/keyport:0.1.0"  # tag defaults to appVersion
 
 
 def test_the_admin_port_is_on_a_cluster_ip_metrics_service_only(default):
