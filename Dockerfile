@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # keyport's production image: a release build with the Swift standard library linked statically and
 # its symbols stripped, on an empty (scratch) image that holds only what the binary loads: the C
-# library, libstdc++ and libgcc_s from the pinned Debian runtime image, and the CA certificates.
+# library, libstdc++, libgcc_s and zlib from the pinned Debian runtime image, and the CA certificates.
 # It runs as a numeric non-root user; there is no shell, no package manager and no other program.
 #
 #   podman build -t keyport .        (or: docker build -t keyport .)
