@@ -168,7 +168,21 @@ def test_dockerfile_base_images_are_pinned_build_arguments():
     assert PINNED_SWIFT.match(defaults["SWIFT_IMAGE"]), defaults["SWIFT_IMAGE"]
     assert PINNED_IMAGE.match(defaults["RUNTIME_IMAGE"]), defaults["RUNTIME_IMAGE"]
     froms = [rest for keyword, rest in instructions(DOCKERFILE) if keyword == "FROM"]
-    assert froms == ["${SWIFT_IMAGE} AS build", "${RUNTIME_IMAGE}"], froms
+    assert froms == ["${SWIFT_IMAGE} AS build", "${RUNTIME_IMAGE} AS runtime-files", "scratch"], froms
+
+
+def test_image_holds_a_stripped_binary_and_only_the_libraries_it_loads():
+    """The final stage is empty but for the runtime-files stage's root (the libraries ldd names, CA
+    certificates, passwd) and keyport's own files; the binary it gets has no symbol table."""
+    build, files, runtime = stages(DOCKERFILE)[1:]
+    runs = " ".join(rest for keyword, rest in build if keyword == "RUN")
+    assert re.search(r"(llvm-)?(objcopy|strip) --strip-all \S+ /out/keyport\b", runs) or "-Xlinker -s" in runs, runs
+    assert "/out/keyport.unstripped" in runs  # kept in the build stage for symbolicating crashes
+    file_runs = " ".join(rest for keyword, rest in files if keyword == "RUN")
+    assert "ldd /usr/local/bin/keyport" in file_runs, file_runs
+    copies = [rest.split() for keyword, rest in files if keyword == "COPY"]
+    assert ["--from=build", "/etc/ssl/certs/ca-certificates.crt", "/rootfs/etc/ssl/certs/ca-certificates.crt"] in copies
+    assert [rest.split() for keyword, rest in runtime if keyword == "COPY"][0] == ["--from=runtime-files", "/rootfs/", "/"]
 
 
 def test_dockerfile_builds_release_with_static_stdlib_and_no_tests():
