@@ -47,7 +47,7 @@ PROBE_GROUP = "keyport-reload-probe"
 
 
 def keyport_target(port: int) -> str:
-    """Where the test's Prometheus scrapes keyport: the one place the keyport target is written."""
+    """Where the test's Prometheus scrapes keyport (its admin listener): the one place the target is written."""
     return f"127.0.0.1:{port}"
 
 
@@ -167,9 +167,10 @@ def stack(tmp_path_factory):
     try:
         receiver = alerting.WebhookReceiver().start()
         started.append(receiver)
-        keyport_port, prom_port, am_port, quiet_port = (support.free_port() for _ in range(4))
+        keyport_port, keyport_admin_port, prom_port, am_port, quiet_port = (support.free_port() for _ in range(5))
         keyport = alerting.start_process(
-            "keyport", [binary, "--host", "127.0.0.1", "--srv-port", str(keyport_port), "--log-format", "text"], workdir)
+            "keyport", [binary, "--host", "127.0.0.1", "--srv-port", str(keyport_port),
+                        "--admin-port", str(keyport_admin_port), "--log-format", "text"], workdir)
         started.append(keyport)
 
         values = {
@@ -199,7 +200,7 @@ def stack(tmp_path_factory):
             if job["job_name"] == "keyport":
                 job.pop("kubernetes_sd_configs"), job.pop("relabel_configs", None)
                 # Two releases in two namespaces sharing this Prometheus (one process behind both here).
-                job["static_configs"] = [{"targets": [keyport_target(keyport_port)], "labels": {"namespace": ns}}
+                job["static_configs"] = [{"targets": [keyport_target(keyport_admin_port)], "labels": {"namespace": ns}}
                                          for ns in RELEASE_NAMESPACES]
             elif job["job_name"] == "prometheus":
                 job["static_configs"] = [{"targets": [f"127.0.0.1:{prom_port}"]}]
