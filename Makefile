@@ -82,10 +82,13 @@ CHART_APP_VERSION = $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/
 # Fully qualified, so that `image.repository: keyport` in the chart resolves to it inside the nodes.
 KIND_IMAGE ?= docker.io/library/keyport:$(CHART_APP_VERSION)
 
-.PHONY: chart-test kind-up deploy kind-down
+.PHONY: chart-test chart-docs kind-up deploy kind-down
 
 chart-test: venv ## Render, lint, validate and scan the Helm chart (ops-tests/test_chart.py)
 	$(VENV)/bin/python -m pytest -q ops-tests/test_chart.py
+
+chart-docs: venv ## Re-generate charts/keyport/values.schema.json and the README's values table from values.yaml (scripts/generate-chart-schema.py)
+	$(VENV)/bin/python scripts/generate-chart-schema.py
 
 kind-up: ## kind cluster of deploy/kind/kind-config.yaml with a freshly built keyport image loaded (needs Docker/Podman + kind)
 	$(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' || $(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind/kind-config.yaml
