@@ -28,6 +28,8 @@ Where this deviates from helm-schema (on purpose):
 - an empty map gets no `additionalProperties` (free-form), a list gets `items` only when annotated or
   when its default holds scalars of one type; a `$ref` comes without sibling keywords except the
   description (draft-07 ignores siblings of $ref).
+The reader is line-based (PyYAML reads the values): keys are `key:` lines, nested by indentation;
+block scalars (`|`) and block-style lists of maps are values it does not look into for keys.
 README rows: one per leaf; a map whose own `# --` comment is the only one in its subtree is one row
 (resources, security contexts); the description is the `# --` text, else the $ref'd definition's.
 """
