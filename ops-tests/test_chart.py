@@ -223,6 +223,8 @@ def test_schema_keeps_refusing_unknown_keys_everywhere():
     def walk(node: dict[str, Any], value: Any, path: str):
         if "$ref" in node:  # shared definitions (#/$defs/...) are checked where they are used
             node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+        for part in node.get("allOf", []):  # e.g. a shared definition narrowed for one use
+            walk(part, value, path)
         if node.get("type") == "object" and "properties" in node and isinstance(value, dict):
             assert node.get("additionalProperties") is False, f"{path} accepts unknown keys"
             assert set(value) <= set(node["properties"]), f"{path}: {set(value) - set(node['properties'])} untyped"

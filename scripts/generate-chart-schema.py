@@ -228,6 +228,14 @@ def cell_type(node: dict[str, Any]) -> str:
     return "any"
 
 
+def markdown_text(text: str) -> str:
+    """A description as a table cell: pipes escaped, and <placeholders> outside `code` kept visible."""
+    parts = text.replace("|", "\\|").split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
+
+
 def rows(value: Any, node: dict[str, Any], path: tuple[str, ...], metas, defs) -> list[str]:
     meta = metas.get(path, Meta({}, ""))
     children = node.get("properties", {})
@@ -245,7 +253,7 @@ def rows(value: Any, node: dict[str, Any], path: tuple[str, ...], metas, defs) -
     description = meta.description or node.get("description", "")
     if not description and "$ref" in node:
         description = defs.get(node["$ref"].rsplit("/", 1)[-1], {}).get("description", "")
-    description = description.replace("|", "\\|")
+    description = markdown_text(description)
     return [f"| `{'.'.join(path)}` | {cell_type(node)} | {cell_default(value)} | {description} |"]
 
 
