@@ -265,6 +265,58 @@ def test_schema_and_readme_values_table_are_generated_from_values_yaml(tmp_path,
         monkeypatch.setattr(module, attribute, CHART_DIR / name)
 
 
+def test_generator_reads_the_helm_schema_and_helm_docs_conventions():
+    """The annotation rules values.yaml relies on, on a small values file (see the generator's docstring)."""
+    text = """# @schema.root
+# title: t
+# $defs:
+#   port: {type: integer, minimum: 1, maximum: 65535}
+# @schema.root
+# -- Replicas.
+# @schema
+# minimum: 1
+# @schema
+replicas: 2
+# @schema
+# required: [port]
+# @schema
+service:
+  # -- Service port.
+  # @schema
+  # $ref: '#/$defs/port'
+  # @schema
+  port: 80
+  # @schema
+  # type: [string, "null"]
+  # required: true
+  # @schema
+  name: null
+  annotations: {}
+  ratio: 0.5
+
+# Not a description: a blank line separates this comment from the key.
+
+# @schema
+# additionalProperties: {type: string}
+# @schema
+labels:
+  app: x
+tags: [a, b]
+"""
+    schema = schema_generator().build_schema(text)
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#" and schema["title"] == "t"
+    assert schema["additionalProperties"] is False and schema["$defs"] == {"port": {"type": "integer", "minimum": 1, "maximum": 65535}}
+    assert schema["properties"]["replicas"] == {"type": "integer", "description": "Replicas.", "minimum": 1}
+    service = schema["properties"]["service"]
+    assert service["additionalProperties"] is False and service["required"] == ["name", "port"]
+    assert service["properties"]["port"] == {"$ref": "#/$defs/port", "description": "Service port."}
+    assert service["properties"]["name"] == {"type": ["string", "null"]}
+    assert service["properties"]["annotations"] == {"type": "object"}  # an empty map is free-form
+    assert service["properties"]["ratio"] == {"type": "number"}
+    assert schema["properties"]["labels"] == {"type": "object", "additionalProperties": {"type": "string"}}
+    assert schema["properties"]["tags"] == {"type": "array", "items": {"type": "string"}}
+
+
 @pytest.mark.parametrize("values, message", [
     ({"server": {"shutdownDelay": "40s"}}, "server.shutdownDelay (40s) must be shorter than terminationGracePeriodSeconds (40s)"),
     ({"server": {"requestTimeout": "35s"}}, "terminationGracePeriodSeconds (40s) must exceed server.shutdownDelay (5s) plus server.requestTimeout (35s)"),
