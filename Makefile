@@ -49,17 +49,40 @@ clean: ## Remove build output and the venv
 
 # --- containers: Dockerfile, Dockerfile.dev, compose.yaml (docs/containers.md) ---
 CONTAINER_ENGINE ?= podman
-IMAGE ?= localhost/keyport:dev
+# The chart's default image: values.yaml's image.repository, tagged with Chart.yaml's appVersion. The
+# repository is fully qualified (localhost/), so podman, containerd (k3s, kind) and CRI-O all give
+# the archive's image the name the chart asks for (a bare `keyport` is localhost/keyport to podman
+# but docker.io/library/keyport to containerd).
+CHART_APP_VERSION = $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/keyport/Chart.yaml)
+CHART_IMAGE_REPOSITORY = $(shell sed -n '/^image:/,/^[^ ]/s/^  repository: *//p' charts/keyport/values.yaml)
+IMAGE ?= $(CHART_IMAGE_REPOSITORY):$(CHART_APP_VERSION)
+IMAGE_ARCHIVE ?= .build-image/keyport-$(CHART_APP_VERSION).tar
 DEV_IMAGE ?= localhost/keyport-dev:latest
 IMAGE_VERSION ?= $(shell sed -n 's/.*releaseVersion = "\(.*\)"/\1/p' Sources/KeyportCore/BuildInfo.swift)
 IMAGE_REVISION ?= $(or $(shell git rev-parse --verify -q HEAD 2>/dev/null),unknown)
 IMAGE_SOURCE ?= $(shell git remote get-url origin 2>/dev/null)
 
-.PHONY: image image-dev compose-smoke container-standins
+.PHONY: image image-archive load-k3s load-kind load-minikube image-dev compose-smoke kube-play-smoke container-standins
 
-image: ## Production image from the Dockerfile, labelled with git's version and revision
+image: ## Production image from the Dockerfile as $(IMAGE) (the chart's default), labelled with git's version and revision
 	$(CONTAINER_ENGINE) build $(if $(filter podman,$(notdir $(CONTAINER_ENGINE))),--format docker) -t $(IMAGE) \
 		--build-arg VERSION='$(IMAGE_VERSION)' --build-arg REVISION='$(IMAGE_REVISION)' --build-arg SOURCE='$(IMAGE_SOURCE)' .
+
+image-archive: image ## `make image`, then save it to $(IMAGE_ARCHIVE) (docker-archive: k3s, kind and minikube load it)
+	mkdir -p $(dir $(IMAGE_ARCHIVE))
+	rm -f $(IMAGE_ARCHIVE)
+	$(CONTAINER_ENGINE) save $(if $(filter podman,$(notdir $(CONTAINER_ENGINE))),--format docker-archive) -o $(IMAGE_ARCHIVE) $(IMAGE)
+
+K3S ?= k3s
+MINIKUBE ?= minikube
+load-k3s: image-archive ## Import the image into k3s' containerd (as root): then `helm install keyport charts/keyport` finds it
+	$(K3S) ctr images import $(IMAGE_ARCHIVE)
+
+load-kind: image-archive ## Load the image into the kind cluster $(KIND_CLUSTER)
+	$(KIND) load image-archive $(IMAGE_ARCHIVE) --name $(KIND_CLUSTER)
+
+load-minikube: image-archive ## Load the image into minikube's container runtime
+	$(MINIKUBE) image load $(IMAGE_ARCHIVE)
 
 image-dev: ## Development image (Swift toolchain + test tools) from Dockerfile.dev
 	$(CONTAINER_ENGINE) build -f Dockerfile.dev -t $(DEV_IMAGE) .
@@ -71,6 +94,10 @@ compose-smoke: venv ## Build the image and run compose.yaml for real under podma
 	scripts/install-test-deps.sh --containers
 	PYTHON=$(abspath $(VENV))/bin/python scripts/compose-smoke.sh
 
+kube-play-smoke: venv ## The chart's keyport, Prometheus and Alertmanager Deployments started by `podman kube play` on compose-smoke's images, checked from outside
+	scripts/install-test-deps.sh --containers
+	PYTHON=$(abspath $(VENV))/bin/python scripts/kube-play-smoke.sh
+
 # --- Helm chart: charts/keyport, deploy/kind (charts/keyport/README.md) ---
 KIND ?= kind
 HELM ?= helm
@@ -78,9 +105,6 @@ KUBECTL ?= kubectl
 # kind loads images from an archive, so Docker and Podman both work here.
 KIND_ENGINE ?= docker
 KIND_CLUSTER ?= keyport
-CHART_APP_VERSION = $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/keyport/Chart.yaml)
-# Fully qualified, so that `image.repository: keyport` in the chart resolves to it inside the nodes.
-KIND_IMAGE ?= docker.io/library/keyport:$(CHART_APP_VERSION)
 
 .PHONY: chart-test chart-docs kind-up deploy kind-down
 
@@ -92,10 +116,7 @@ chart-docs: venv ## Re-generate charts/keyport/values.schema.json and the README
 
 kind-up: ## kind cluster of deploy/kind/kind-config.yaml with a freshly built keyport image loaded (needs Docker/Podman + kind)
 	$(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' || $(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind/kind-config.yaml
-	$(KIND_ENGINE) build -t $(KIND_IMAGE) .
-	mkdir -p .build-kind
-	$(KIND_ENGINE) save -o .build-kind/keyport-image.tar $(KIND_IMAGE)
-	$(KIND) load image-archive .build-kind/keyport-image.tar --name $(KIND_CLUSTER)
+	$(MAKE) load-kind CONTAINER_ENGINE=$(KIND_ENGINE)
 
 deploy: ## helm upgrade --install keyport (deploy/kind/values.yaml) into the current context, then helm test
 	$(HELM) upgrade --install keyport charts/keyport --namespace keyport --create-namespace \
@@ -107,7 +128,7 @@ kind-down: ## Delete the kind cluster
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 # --- alerting: rules, Alertmanager config, runbooks (charts/keyport/files/*.yaml -> deploy/) ---
-.PHONY: rules rules-test alerts-live dashboard docs
+.PHONY: rules rules-test alerts-live monitoring-live dashboard docs
 
 rules: venv ## Re-render deploy/prometheus/keyport.rules.yaml and deploy/alertmanager/alertmanager.yml from the chart's templates
 	$(VENV)/bin/python scripts/render-alerting.py
@@ -123,6 +144,9 @@ rules-test: venv ## promtool check/test rules, amtool check-config, values tunin
 
 alerts-live: venv ## Live fault -> Prometheus -> Alertmanager -> webhook test against $(KEYPORT_BIN), printing the latencies
 	$(VENV)/bin/python -m pytest -q -s ops-tests/test_alerts_live.py
+
+monitoring-live: venv ## The chart's Prometheus/Alertmanager config live: reload in place, pipeline alerts, a quiet default (~2.5 min)
+	$(VENV)/bin/python -m pytest -q -s ops-tests/test_monitoring_live.py
 
 # --- high availability: 3 instances behind HAProxy (deploy/haproxy/haproxy.cfg) under load ---
 .PHONY: ha-test

@@ -185,7 +185,13 @@ def test_scenarios_pass_the_schema(scenario):
     ({"prometheus": {"retension": "1d"}}, "/prometheus", "'retension' not allowed"),
     ({"image": {"tagg": "1"}}, "/image", "'tagg' not allowed"),
     ({"service": {"type": "Nodeport"}}, "/service/type", "NodePort"),
-    ({"service": {"nodePort": 80}}, "/service/nodePort", "30,000"),
+    ({"service": {"nodePort": 0}}, "/service/nodePort", "want 1"),
+    ({"service": {"nodePort": 70000}}, "/service/nodePort", "want 65,535"),
+    ({"prometheus": {"service": {"nodePort": 70000}}}, "/prometheus/service/nodePort", "want 65,535"),
+    ({"service": {"externalTrafficPolicy": "local"}}, "/service/externalTrafficPolicy", "Local"),
+    ({"podSecurityContext": {"runAsUser": 0}}, "/podSecurityContext/runAsUser", "minimum"),
+    ({"podSecurityContext": {"runAsUser": "65532"}}, "/podSecurityContext/runAsUser", ""),
+    ({"global": "yes"}, "/global", ""),
     ({"server": {"logFormat": "xml"}}, "/server/logFormat", "json"),
     ({"server": {"shutdownDelay": "5 seconds"}}, "/server/shutdownDelay", "pattern"),
     ({"server": {"maxSize": 2_000_000}}, "/server/maxSize", "maximum"),
@@ -324,6 +330,7 @@ tags: [a, b]
     ({"ports": {"data": "{}", "existingConfigMap": "mine"}}, "set at most one ports data source, got ports.data, ports.existingConfigMap"),
     ({"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}, "autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (2)"),
     ({"service": {"type": "ClusterIP", "nodePort": 31000}}, "service.nodePort is set but service.type is ClusterIP"),
+    ({"service": {"type": "ClusterIP", "externalTrafficPolicy": "Local"}}, "service.externalTrafficPolicy is set but service.type is ClusterIP"),
     ({"prometheus": {"scrapeInterval": "15s", "scrapeTimeout": "20s"}}, "prometheus.scrapeTimeout (20s) must not exceed prometheus.scrapeInterval (15s)"),
 ])
 def test_render_refuses_inconsistent_values(values, message):
@@ -451,12 +458,68 @@ def test_default_install_is_highly_available_on_a_nodeport(default):
     assert port["port"] == 1123 and port["targetPort"] == "http" and "nodePort" not in port
     c = container(deploy, "keyport")
     assert {"name": "http", "containerPort": 1123, "protocol": "TCP"} in c["ports"]
-    assert c["image"] == "keyport:0.1.0"  # tag defaults to appVersion
+    assert c["image"] == "localhost/keyport:0.1.0"  # tag defaults to appVersion
 
 
 def test_fixed_node_port(default):
     port = render({"service": {"nodePort": 31123}}).get("Service", FULLNAME)["spec"]["ports"][0]
     assert port["nodePort"] == 31123
+
+
+@pytest.mark.parametrize("node_port", [1123, 8080, 30000, 32767, 40000])
+def test_any_node_port_the_cluster_allows(node_port):
+    """Clusters set their own --service-node-port-range: the schema leaves the range to the API server."""
+    values = {"service": {"nodePort": node_port}, "prometheus": {"service": {"type": "NodePort", "nodePort": node_port}}}
+    chart().validate_schema(values)
+    r = render(values)
+    assert r.get("Service", FULLNAME)["spec"]["ports"][0]["nodePort"] == node_port
+    assert r.get("Service", PROM)["spec"]["ports"][0]["nodePort"] == node_port
+
+
+def test_external_traffic_policy(default):
+    assert "externalTrafficPolicy" not in default.get("Service", FULLNAME)["spec"]  # Kubernetes' default
+    for policy in ("Local", "Cluster"):
+        svc = render({"service": {"externalTrafficPolicy": policy}}).get("Service", FULLNAME)
+        assert svc["spec"]["externalTrafficPolicy"] == policy
+    svc = render({"service": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"}}).get("Service", FULLNAME)
+    assert svc["spec"]["type"] == "LoadBalancer" and svc["spec"]["externalTrafficPolicy"] == "Local"
+
+
+def test_global_values_are_accepted_as_a_subchart(tmp_path):
+    """Helm hands every subchart `global`; umbrella charts, Argo CD and Flux wrappers set it."""
+    chart().validate_schema({"global": {"imageRegistry": "registry.example", "storageClass": "fast"}})
+    parent = tmp_path / "umbrella"
+    (parent / "charts").mkdir(parents=True)
+    (parent / "Chart.yaml").write_text("apiVersion: v2\nname: umbrella\nversion: 1.0.0\n")
+    (parent / "values.yaml").write_text("global:\n  imageRegistry: registry.example\nkeyport:\n  replicaCount: 3\n")
+    chart().save_dir(str(parent / "charts"))
+    from helm_python import Chart
+    with Chart.load(str(parent)) as umbrella:
+        raw = umbrella.render({"global": {"team": "a"}}, name="stack", namespace=NAMESPACE)
+    deploy = Rendered(raw).get("Deployment", "stack-keyport")
+    assert deploy["spec"]["replicas"] == 3
+
+
+def test_platform_assigned_ids_openshift_example():
+    """examples/openshift.yaml: no UID, GID or fsGroup anywhere (restricted-v2 assigns them); the rest of
+    the hardening stays."""
+    values = yaml.safe_load((CHART_DIR / "examples" / "openshift.yaml").read_text())
+    chart().validate_schema(values)
+    r = render(values)
+    seen = 0
+    for name, _, spec in r.pod_specs():
+        psc = spec["securityContext"]
+        assert psc["runAsNonRoot"] is True and psc["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert not {"runAsUser", "runAsGroup", "fsGroup"} & set(psc), (name, psc)
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            sc = c["securityContext"]
+            assert not {"runAsUser", "runAsGroup"} & set(sc), (name, c["name"], sc)
+            assert sc["runAsNonRoot"] is True and sc["readOnlyRootFilesystem"] is True, name
+            assert sc["allowPrivilegeEscalation"] is False and sc["capabilities"] == {"drop": ["ALL"]}, name
+        seen += 1
+    assert seen == 4  # keyport, Prometheus, Alertmanager, the helm test pod
+    # Negative control: without the example the chart names its IDs.
+    assert keyport_deployment(render({}))["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 65532
 
 
 def pod_security_checks(name: str, spec: dict[str, Any]):
@@ -648,7 +711,7 @@ def test_optional_pod_settings():
                 "image": {"digest": "sha256:" + "a" * 64}, "podAnnotations": {"a": "b"}})
     spec = keyport_deployment(r)["spec"]["template"]["spec"]
     assert spec["imagePullSecrets"] == [{"name": "regcred"}] and spec["priorityClassName"] == "critical"
-    assert container(keyport_deployment(r), "keyport")["image"] == "keyport@sha256:" + "a" * 64
+    assert container(keyport_deployment(r), "keyport")["image"] == "localhost/keyport@sha256:" + "a" * 64
     assert keyport_deployment(r)["spec"]["template"]["metadata"]["annotations"] == {"a": "b"}
     for name, _, pod in r.pod_specs():
         assert pod["imagePullSecrets"] == [{"name": "regcred"}], name
@@ -707,47 +770,89 @@ def test_ports_from_an_existing_configmap_or_volume():
 # --- checksums ----------------------------------------------------------------------------------
 
 def annotations(r: Rendered, name: str) -> dict[str, str]:
-    return r.get("Deployment", name)["spec"]["template"]["metadata"]["annotations"]
+    return r.get("Deployment", name)["spec"]["template"]["metadata"].get("annotations", {})
 
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def test_checksums_cover_exactly_the_mounted_configuration(default):
-    prom = annotations(default, PROM)
-    assert prom["checksum/config"] == sha256(default.get("ConfigMap", PROM)["data"]["prometheus.yml"])
-    assert prom["checksum/rules"] == sha256(default.get("ConfigMap", f"{PROM}-rules")["data"]["keyport.rules.yaml"])
-    am = annotations(default, AM)
-    assert am["checksum/config"] == sha256(default.get("ConfigMap", AM)["data"]["alertmanager.yml"])
-
-
-def test_checksums_change_when_their_configuration_changes(default):
-    base_prom, base_am = annotations(default, PROM), annotations(default, AM)
+def test_config_changes_are_reloaded_and_roll_no_pod(default):
+    """Rules, scrape, routing and receiver-secret changes reach the running servers through the
+    reload-on-change sidecar: the pod templates stay the same, so nothing restarts."""
+    templates = lambda r: {n: r.get("Deployment", n)["spec"]["template"] for n in (PROM, AM)}
+    base = templates(default)
     base_keyport = keyport_deployment(default)["spec"]["template"]
-
     threshold = default_alerts()["errors5xx"]["threshold"]
-    rules = render({"alerts": {"errors5xx": {"threshold": threshold / 2}}})
-    assert annotations(rules, PROM)["checksum/rules"] != base_prom["checksum/rules"]
-    assert annotations(rules, PROM)["checksum/config"] == base_prom["checksum/config"]
-    # keyport itself is not rolled by a rules change.
-    assert keyport_deployment(rules)["spec"]["template"] == base_keyport
+    changes = {
+        "rules": {"alerts": {"errors5xx": {"threshold": threshold / 2}}},
+        "scrape": {"prometheus": {"scrapeInterval": "30s"}},
+        "routing": {"alerts": {"routing": {"groupWait": "17s"}}},
+        "secret": {"alertmanager": {"secrets": {"pagerduty-routing-key": "k1"}}},
+    }
+    for what, values in changes.items():
+        changed = render(values)
+        assert templates(changed) == base, f"a {what} change rolls a monitoring pod"
+        assert keyport_deployment(changed)["spec"]["template"] == base_keyport, what
+    # ...while the mounted objects do change (the sidecar has something to see).
+    assert render(changes["rules"]).get("ConfigMap", f"{PROM}-rules") != default.get("ConfigMap", f"{PROM}-rules")
+    assert render(changes["routing"]).get("Secret", AM) != default.get("Secret", AM)
+    # A flag or image change still rolls the pod.
+    assert templates(render({"prometheus": {"retention": "30d"}}))[PROM] != base[PROM]
+    assert templates(render({"alertmanager": {"image": {"tag": "v0.27.1"}}}))[AM] != base[AM]
 
-    scrape = render({"prometheus": {"scrapeInterval": "30s"}})
-    assert annotations(scrape, PROM)["checksum/config"] != base_prom["checksum/config"]
-    assert annotations(scrape, PROM)["checksum/rules"] == base_prom["checksum/rules"]
 
-    routing = render({"alerts": {"routing": {"groupWait": "17s"}}})
-    assert annotations(routing, AM)["checksum/config"] != base_am["checksum/config"]
+def test_config_reloader_sidecar_watches_the_mounts_and_posts_reload(default):
+    for name, main, port, dirs in ((PROM, "prometheus", 9090, ["/etc/prometheus/config", "/etc/prometheus/rules"]),
+                                   (AM, "alertmanager", 9093, ["/etc/alertmanager/config", "/etc/alertmanager/secrets"])):
+        deploy = default.get("Deployment", name)
+        server, reloader = container(deploy, main), container(deploy, "config-reloader")
+        assert reloader["image"] == keyport_deployment(default)["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert reloader["args"][0] == "reload-on-change"
+        assert [a.split("=", 1)[1] for a in reloader["args"] if a.startswith("--watch=")] == dirs
+        assert f"--url=http://127.0.0.1:{port}/-/reload" in reloader["args"]
+        # The sidecar sees exactly the server's mounts of those directories, read-only.
+        server_mounts = {m["mountPath"]: m["name"] for m in server["volumeMounts"]}
+        assert {m["mountPath"]: m["name"] for m in reloader["volumeMounts"]} == {d: server_mounts[d] for d in dirs}
+        assert all(m["readOnly"] for m in reloader["volumeMounts"])
+        assert "annotations" not in deploy["spec"]["template"]["metadata"]  # no checksum/* rolls
+    assert "--web.enable-lifecycle" in container(default.get("Deployment", PROM), "prometheus")["args"]
 
-    secret = render({"alertmanager": {"secrets": {"pagerduty-routing-key": "k1"}}})
-    assert annotations(secret, AM)["checksum/secret"] != base_am["checksum/secret"]
-    assert annotations(secret, AM)["checksum/config"] == base_am["checksum/config"]
+
+def test_without_the_reloader_config_changes_roll_the_pods(default):
+    off = {"prometheus": {"configReloader": {"enabled": False}}, "alertmanager": {"configReloader": {"enabled": False}}}
+    base = render(off)
+    for name in (PROM, AM):
+        names = [c["name"] for c in base.get("Deployment", name)["spec"]["template"]["spec"]["containers"]]
+        assert "config-reloader" not in names
+    assert "--web.enable-lifecycle" not in container(base.get("Deployment", PROM), "prometheus")["args"]
+    prom, am = annotations(base, PROM), annotations(base, AM)
+    assert prom["checksum/config"] == sha256(base.get("ConfigMap", PROM)["data"]["prometheus.yml"])
+    assert prom["checksum/rules"] == sha256(base.get("ConfigMap", f"{PROM}-rules")["data"]["keyport.rules.yaml"])
+    assert am["checksum/config"] == sha256(base.get("Secret", AM)["stringData"]["alertmanager.yml"])
+    threshold = default_alerts()["errors5xx"]["threshold"]
+    rules = render({**off, "alerts": {"errors5xx": {"threshold": threshold / 2}}})
+    assert annotations(rules, PROM)["checksum/rules"] != prom["checksum/rules"]
+    assert annotations(rules, PROM)["checksum/config"] == prom["checksum/config"]
+    secret = render({**off, "alertmanager": {**off["alertmanager"], "secrets": {"pagerduty-routing-key": "k1"}}})
+    assert annotations(secret, AM)["checksum/secret"] != am["checksum/secret"]
     assert secret.get("Secret", f"{AM}-secrets")["stringData"] == {"pagerduty-routing-key": "k1"}
+    other = render({**off, "replicaCount": 4})
+    assert annotations(other, PROM) == prom and annotations(other, AM) == am
 
-    # Unrelated values leave every checksum alone.
-    other = render({"replicaCount": 4})
-    assert annotations(other, PROM) == base_prom and annotations(other, AM) == base_am
+
+def test_the_reloader_adds_no_image_and_no_pod(default):
+    """Measured: keyport's own binary as the watcher adds a container, never a pod or an image to pull."""
+    def pods_and_images(r: Rendered) -> tuple[int, set[str]]:
+        pods = sum(d["spec"].get("replicas", 1) for d in r.of_kind("Deployment"))
+        images = {c["image"] for where, _, spec in r.pod_specs() for c in spec.get("initContainers", []) + spec["containers"]
+                  if not where.startswith("Pod/")}
+        return pods, images
+    off = render({"prometheus": {"configReloader": {"enabled": False}}, "alertmanager": {"configReloader": {"enabled": False}}})
+    (pods_on, images_on), (pods_off, images_off) = pods_and_images(default), pods_and_images(off)
+    print(f"with reloader: {pods_on} pods, {len(images_on)} images {sorted(images_on)}; "
+          f"without: {pods_off} pods, {len(images_off)} images")
+    assert pods_on == pods_off and images_on == images_off
 
 
 def test_keyport_settings_roll_keyport(default):
@@ -817,7 +922,12 @@ def test_prometheus_reads_the_rules_and_alerts_the_bundled_alertmanager(default)
     config_flag = next(a for a in c["args"] if a.startswith("--config.file="))
     assert config_flag.split("=", 1)[1] == f"{mounts['config']}/prometheus.yml"
     (am,) = cfg["alerting"]["alertmanagers"]
-    assert am["static_configs"][0]["targets"] == [f"{AM}.{NAMESPACE}.svc:9093"]
+    # The Service's ready endpoints, so a stopped Alertmanager is "not connected", not just failing.
+    assert am["kubernetes_sd_configs"] == [{"role": "endpoints", "namespaces": {"names": [NAMESPACE]}}]
+    assert am["relabel_configs"] == [{
+        "source_labels": ["__meta_kubernetes_service_name", "__meta_kubernetes_endpoint_port_name",
+                          "__meta_kubernetes_endpoint_ready"],
+        "regex": f"{AM};http;true", "action": "keep"}]
     assert default.get("Service", AM)["spec"]["ports"][0]["port"] == 9093
     assert "alerting" not in prometheus_config(render({"alertmanager": {"enabled": False}}))
 
@@ -833,9 +943,19 @@ def test_prometheus_retention_and_storage():
     data = next(v for v in deploy["spec"]["template"]["spec"]["volumes"] if v["name"] == "data")
     assert data == {"name": "data", "persistentVolumeClaim": {"claimName": PROM}}
     assert deploy["spec"]["strategy"]["type"] == "Recreate"
-    default_data = next(v for v in render({}).get("Deployment", PROM)["spec"]["template"]["spec"]["volumes"]
-                        if v["name"] == "data")
-    assert default_data == {"name": "data", "emptyDir": {}}
+    default = render({})
+    default_data = next(v for v in default.get("Deployment", PROM)["spec"]["template"]["spec"]["volumes"] if v["name"] == "data")
+    # History survives by default: a claim of persistence.size, with retentionSize below it.
+    assert default_data == {"name": "data", "persistentVolumeClaim": {"claimName": PROM}}
+    size = default.get("PersistentVolumeClaim", PROM)["spec"]["resources"]["requests"]["storage"]
+    cap = next(a for a in container(default.get("Deployment", PROM), "prometheus")["args"] if a.startswith("--storage.tsdb.retention.size="))
+    gib = lambda text: float(re.fullmatch(r"([0-9]+)(Gi|GB)", text).group(1))  # Prometheus' GB is GiB
+    assert gib(cap.split("=", 1)[1]) < gib(size)
+    # Off: an emptyDir capped at the same size, so a full TSDB evicts the pod instead of filling the node.
+    off = render({"prometheus": {"persistence": {"enabled": False}}})
+    assert off.maybe("PersistentVolumeClaim", PROM) is None
+    off_data = next(v for v in off.get("Deployment", PROM)["spec"]["template"]["spec"]["volumes"] if v["name"] == "data")
+    assert off_data == {"name": "data", "emptyDir": {"sizeLimit": size}}
 
 
 def test_images_are_pinned(rendered_scenarios):
@@ -853,7 +973,7 @@ def write_prometheus_files(r: Rendered, tmp: Path, targets_file: Path, live: boo
     """The rendered Prometheus configuration, runnable outside Kubernetes.
 
     Debian's prometheus/promtool are built without Kubernetes service discovery, so the pod discovery
-    is swapped for a file_sd with the same target labels; every relabelling rule is kept as rendered.
+    (and the Alertmanager endpoints discovery) is swapped for a file_sd with the same target labels; every relabelling rule is kept as rendered.
     The rules file path is pointed at the rendered rules ConfigMap written to tmp. For a live run the
     alerting block and the jobs whose targets are cluster DNS names are dropped (they cannot resolve here).
     """
@@ -864,6 +984,10 @@ def write_prometheus_files(r: Rendered, tmp: Path, targets_file: Path, live: boo
     job = keyport_job(cfg)
     assert job.pop("kubernetes_sd_configs")
     job["file_sd_configs"] = [{"files": [str(targets_file)], "refresh_interval": "1s"}]
+    # The Alertmanager's endpoints discovery too (its relabelling kept, so it is still checked).
+    for alertmanagers in cfg.get("alerting", {}).get("alertmanagers", []):
+        assert alertmanagers.pop("kubernetes_sd_configs")
+        alertmanagers["file_sd_configs"] = [{"files": [str(targets_file)], "refresh_interval": "1s"}]
     if live:
         cfg.pop("alerting", None)
         cfg["scrape_configs"] = [job]
@@ -1013,7 +1137,7 @@ def write_alertmanager_files(r: Rendered, tmp: Path) -> Path:
     secret = r.maybe("Secret", secret_name)
     for key, value in ((secret or {}).get("stringData") or {}).items():
         (secret_dir / key).write_text(value)
-    original = r.get("ConfigMap", AM)["data"]["alertmanager.yml"]
+    original = r.get("Secret", AM)["stringData"]["alertmanager.yml"]
     for file_path in file_references(yaml.safe_load(original)):
         # Receivers read their secrets from the mounted Secret, and only from there.
         assert file_path.startswith(mounts["secrets"] + "/"), file_path
@@ -1022,6 +1146,17 @@ def write_alertmanager_files(r: Rendered, tmp: Path) -> Path:
     path = tmp / "alertmanager.yml"
     path.write_text(text)
     return path
+
+
+def test_receiver_urls_are_in_a_secret_never_a_configmap(default):
+    hook, switch = "https://hooks.example.org/T0/secret-token", "https://hc-ping.example.org/uuid-token"
+    with_urls = render({"alerts": {"routing": {"webhook": {"url": hook, "sendResolved": True}}, "watchdog": {"url": switch}}})
+    for r, expected in ((default, set()), (with_urls, {hook, switch})):
+        configmaps = json.dumps([d.get("data") for d in r.of_kind("ConfigMap")])
+        assert "hooks.example" not in configmaps and "hc-ping" not in configmaps
+        assert not any("alertmanager.yml" in (d.get("data") or {}) for d in r.of_kind("ConfigMap"))
+        config = r.get("Secret", AM)["stringData"]["alertmanager.yml"]
+        assert {u for u in (hook, switch) if u in config} == expected
 
 
 def test_alertmanager_mounts_config_and_secrets(default):
@@ -1038,7 +1173,7 @@ def test_alertmanager_mounts_config_and_secrets(default):
     assert existing.maybe("Secret", f"{AM}-secrets") is None
     vols = {v["name"]: v for v in existing.get("Deployment", AM)["spec"]["template"]["spec"]["volumes"]}
     assert vols["secrets"]["secret"]["secretName"] == "team-receivers"
-    assert "checksum/secret" not in annotations(existing, AM)
+    assert not any(k.startswith("checksum/") for k in annotations(existing, AM))
 
 
 @pytest.mark.parametrize("values", [
@@ -1113,6 +1248,15 @@ def test_notes_print_how_to_reach_the_nodeport(default):
     cluster_ip = render({"service": {"type": "ClusterIP"}}).notes
     assert "nodePort" not in cluster_ip and f"port-forward service/{FULLNAME} 1123:1123" in cluster_ip
     assert "WARNING" in render({"server": {"enableFaultInjection": True}}).notes
+
+
+def test_notes_say_nobody_is_notified_until_a_receiver_is_set(default):
+    line = "Nobody is notified of alerts until alerts.routing.*"
+    assert [l for l in default.notes.splitlines() if l.startswith(line)] != []
+    for routing in ({"webhook": {"url": "https://hooks.example.org/x", "sendResolved": True}},
+                    {"slack": {"enabled": True, "channel": "#ops"}}, {"pagerduty": {"enabled": True}}):
+        assert line not in render({"alerts": {"routing": routing}}).notes, routing
+    assert line not in render({"alertmanager": {"enabled": False}}).notes
 
 
 def test_names_follow_overrides():
@@ -1530,7 +1674,7 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
         # certificate (the live dashboard test's keyport serves plain HTTP, where they are empty).
         tls_queries = [(p["title"], t["expr"]) for p, t in dashboard.targets(dashboard.load()) if p["title"] in dashboard.TLS_PANELS]
         assert {title for title, _ in tls_queries} == dashboard.TLS_PANELS
-        variables = {"job": "keyport", "instance": ".+", "__rate_interval": "4s"}
+        variables = {"job": "keyport", "namespace": NAMESPACE, "instance": ".+", "__rate_interval": "4s"}
         for title, expr in tls_queries:
             query = dashboard.substitute(expr, variables)
             assert "$" not in query, query

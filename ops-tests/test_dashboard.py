@@ -22,7 +22,7 @@ METRICS = [
     "keyport_ready", "keyport_build_info", "keyport_memory_limit_bytes", "process_resident_memory_bytes",
     "process_virtual_memory_bytes", "process_cpu_seconds_total", "process_open_fds", "process_max_fds",
     "process_start_time_seconds", "keyport_tls_reloads_total", "keyport_tls_certificate_expiry_timestamp_seconds",
-    "ALERTS",
+    "keyport_trace_spans_dropped_total", "ALERTS",
 ]
 
 
@@ -115,26 +115,31 @@ def test_every_panel_has_a_unit_a_description_and_unique_ref_ids(dashboard) -> N
         assert len(refs) == len(set(refs)), p["title"]
 
 
-def test_queries_select_the_chosen_job_and_instance(dashboard) -> None:
+def test_queries_select_the_chosen_job_namespace_and_instance(dashboard) -> None:
     for p in content_panels(dashboard):
         for t in p["targets"]:
             expr = t["expr"]
             if p["title"] == "Watchdog":
                 continue  # vector(1) has no job: the Watchdog belongs to the alerting pipeline, not a target
             assert 'job=~"$job"' in expr, (p["title"], expr)
+            # Two releases scraped by one Prometheus share the job: every selector names the namespace.
+            selectors = re.findall(r"[A-Za-z_:]+\{([^}]*)\}", expr)
+            assert selectors and all('namespace=~"$namespace"' in s for s in selectors), (p["title"], expr)
             if "ALERTS" not in expr:
                 # Every selector of a keyport series carries the instance variable too.
-                selectors = re.findall(r"[a-z_:]+\{([^}]*)\}", expr)
-                assert selectors and all('instance=~"$instance"' in s for s in selectors), (p["title"], expr)
+                assert all('instance=~"$instance"' in s for s in selectors), (p["title"], expr)
 
 
 def test_variables_are_defined_and_used(dashboard) -> None:
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
-    assert set(variables) == {"datasource", "job", "instance", "latency_bound", "slo_objective", "latency_objective"}
+    assert set(variables) == {"datasource", "job", "namespace", "instance", "latency_bound", "slo_objective", "latency_objective"}
     text = json.dumps(dashboard["panels"])
     for name in variables:
         assert f"${name}" in text or name == "datasource" and "${datasource}" in text, f"${name} is never used"
     assert variables["instance"]["includeAll"] and variables["instance"]["allValue"] == ".+"
+    # All namespaces includes series without the label (compose's Prometheus sets none).
+    assert variables["namespace"]["includeAll"] and variables["namespace"]["allValue"] == ".*"
+    assert '$namespace' in variables["instance"]["query"]["query"]
     # The defaults are the chart's alert values.
     assert variables["latency_bound"]["current"]["value"] == "0.25"
     assert variables["slo_objective"]["query"] == "0.999" and variables["latency_objective"]["query"] == "0.99"
@@ -142,7 +147,7 @@ def test_variables_are_defined_and_used(dashboard) -> None:
 
 def test_rows_an_on_call_needs_are_there(dashboard) -> None:
     rows = [p["title"] for p in dashboard["panels"] if p["type"] == "row"]
-    assert rows == ["Service level", "Traffic and errors", "Latency", "Keys", "Ports data", "Targets", "Saturation", "Alerts", "TLS"]
+    assert rows == ["Service level", "Traffic and errors", "Latency", "Keys", "Ports data", "Targets", "Saturation", "Alerts", "TLS", "Tracing"]
     kinds = {p["title"]: p["type"] for p in content_panels(dashboard)}
     assert kinds["Key lengths served"] == "heatmap"
     text = json.dumps(dashboard["panels"])

@@ -28,6 +28,10 @@ EXPECTED_ALERTS = {
     "KeyportHigh5xxRate", "KeyportHigh400Rate", "KeyportMemoryNearLimit", "KeyportMemoryHigh",
     "KeyportNotReady", "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing",
     "KeyportErrorBudgetBurn", "KeyportLatencyBudgetBurn", "Watchdog", "KeyportCertificateExpiringSoon",
+    # The alerting pipeline itself (alerts.pipeline).
+    "KeyportPrometheusConfigReloadFailed", "KeyportPrometheusRuleFailures",
+    "KeyportPrometheusNotConnectedToAlertmanager", "KeyportPrometheusNotificationsFailing",
+    "KeyportAlertmanagerConfigReloadFailed", "KeyportAlertmanagerDeliveryFailing",
 }
 # The Watchdog fires by design: it has no quiet case.
 ALWAYS_FIRING = {"Watchdog"}
@@ -101,11 +105,13 @@ def test_real_chart_renders_the_same_rules_and_alertmanager_config(default_rende
     assert len(prometheus_rules) == 1
     assert prometheus_rules[0]["spec"]["groups"] == yaml.safe_load(default_render["rules"])["groups"]
 
+    # The Alertmanager configuration is a Secret (receiver URLs carry tokens), never a ConfigMap.
+    assert not [doc for doc in manifests if doc.get("kind") == "ConfigMap" and "alertmanager.yml" in doc.get("data", {})]
     configmap_am = [
-        yaml.safe_load(doc["data"][key]) for doc in manifests if doc.get("kind") == "ConfigMap"
-        for key in doc.get("data", {}) if key == "alertmanager.yml"
+        yaml.safe_load(doc["stringData"][key]) for doc in manifests if doc.get("kind") == "Secret"
+        for key in doc.get("stringData") or {} if key == "alertmanager.yml"
     ]
-    assert len(configmap_am) == 1, "expected one ConfigMap with alertmanager.yml"
+    assert len(configmap_am) == 1, "expected one Secret with alertmanager.yml"
     assert configmap_am[0] == yaml.safe_load(default_render["alertmanager"])
 
 
@@ -174,6 +180,10 @@ MUTATIONS = [
     ({"watchdog": {"repeatInterval": "5m"}}, "watchdog.test.yaml", "the documented repeat interval"),
     ({"certificateExpiry": {"days": 13}}, "tls.test.yaml", "warning window"),
     ({"certificateExpiry": {"for": "0s"}}, "tls.test.yaml", "`for`"),
+    ({"pipeline": {"configReload": {"for": "5m", "severity": "critical"}}}, "pipeline.test.yaml", "reload `for`"),
+    ({"pipeline": {"window": "10m"}}, "pipeline.test.yaml", "the window"),
+    ({"pipeline": {"delivery": {"ratio": 0.6, "for": "5m", "severity": "warning"}}}, "pipeline.test.yaml", "delivery ratio"),
+    ({"pipeline": {"alertmanagerSelector": 'job="am"'}}, "pipeline.test.yaml", "the Alertmanager selector"),
 ]
 
 
@@ -272,7 +282,7 @@ def test_values_tune_thresholds_windows_durations_and_labels(tmp_path) -> None:
 def test_everything_can_be_disabled(tmp_path) -> None:
     off = {"enabled": False}
     names = ["errors5xx", "errors400", "memory", "notReady", "targetDown", "targetsAbsent", "portsLoad", "slo", "latency",
-             "watchdog", "certificateExpiry"]
+             "watchdog", "certificateExpiry", "pipeline"]
     text = renderer.render({"alerts": {name: off for name in names}})["rules"]
     assert yaml.safe_load(text)["groups"] in (None, [])
     only_absent = renderer.render({"alerts": {name: off for name in names if name != "targetsAbsent"}})["rules"]
@@ -294,7 +304,7 @@ BAD_VALUES = [
     ({"slo": {"burnRates": []}}, "/alerts/slo/burnRates"),
     ({"slo": {"burnRates": [{"longWindow": "1h", "factor": 14.4, "for": "2m", "severity": "critical"}]}}, "shortWindow"),
     ({"routing": {"email": {"enabled": True}}}, "/alerts/routing/email/to"),
-    ({"routing": {"webhook": {"url": "localhost:5001"}}}, "/alerts/routing/webhook/url"),
+    ({"routing": {"webhook": {"url": "localhost:5001", "sendResolved": True}}}, "/alerts/routing/webhook/url"),
     ({"routing": {"pagerduty": {"enabled": True, "routingKey": "secret"}}}, "routingKey"),
     ({"latency": {"thresholdSeconds": 0.3}}, "/alerts/latency/thresholdSeconds"),
     ({"latency": {"thresholdSeconds": "0.25"}}, "/alerts/latency/thresholdSeconds"),
@@ -305,6 +315,9 @@ BAD_VALUES = [
     ({"dashboardURL": "grafana/d/keyport"}, "/alerts/dashboardURL"),
     ({"certificateExpiry": {"days": 0}}, "/alerts/certificateExpiry/days"),
     ({"certificateExpiry": {"days": "14d"}}, "/alerts/certificateExpiry/days"),
+    ({"pipeline": {"window": "0"}}, "/alerts/pipeline/window"),
+    ({"pipeline": {"delivery": {"ratio": 2, "for": "5m", "severity": "warning"}}}, "/alerts/pipeline/delivery/ratio"),
+    ({"pipeline": {"prometheusSelector": "prometheus"}}, "/alerts/pipeline/prometheusSelector"),
 ]
 
 
@@ -344,6 +357,7 @@ def schema_only_chart():
 # --- Alertmanager --------------------------------------------------------------------------------
 
 FULL_ROUTING = {"alerts": {"routing": {
+    "webhook": {"url": "https://hooks.example.org/keyport", "sendResolved": True},
     "slack": {"enabled": True, "channel": "#ops"},
     "email": {"enabled": True, "to": "ops@example.org", "from": "keyport@example.org",
               "smarthost": "smtp.example.org:587", "authUsername": "keyport"},
@@ -365,11 +379,24 @@ def test_amtool_accepts_every_alertmanager_config(tmp_path, default_render, whic
     assert "SUCCESS" in result.stdout
 
 
-def test_amtool_rejects_a_field_alertmanager_does_not_know(tmp_path, default_render) -> None:
+def test_amtool_rejects_a_field_alertmanager_does_not_know(tmp_path) -> None:
     path = tmp_path / "alertmanager.yml"
-    path.write_text(default_render["alertmanager"].replace("send_resolved: true", "send_resolved: true\n        url_file: /x", 1))
+    text = renderer.render(FULL_ROUTING)["alertmanager"]
+    assert "send_resolved: true" in text
+    path.write_text(text.replace("send_resolved: true", "send_resolved: true\n        url_file: /x", 1))
     result = support.run_tool(amtool(), "check-config", str(path))
     assert result.returncode != 0
+
+
+def test_default_alertmanager_config_sends_nothing(default_render) -> None:
+    config = yaml.safe_load(default_render["alertmanager"])
+    # Every receiver is a name only: Alertmanager attempts no notification, so none can fail.
+    assert [r for r in config["receivers"] if set(r) != {"name"}] == []
+    lines = [line for line in default_render["alertmanager"].splitlines() if not line.strip().startswith("#")]
+    assert not re.search(r"https?://", "\n".join(lines))
+    with_hook = yaml.safe_load(renderer.render(
+        {"alerts": {"routing": {"webhook": {"url": "https://hooks.example.org/k", "sendResolved": True}}}})["alertmanager"])
+    assert {r["name"] for r in with_hook["receivers"] if "webhook_configs" in r} == {"keyport-notify", "keyport-page"}
 
 
 def test_alertmanager_routes_inhibits_and_reads_secrets_from_files(default_render) -> None:
@@ -386,7 +413,7 @@ def test_alertmanager_routes_inhibits_and_reads_secrets_from_files(default_rende
     # The Watchdog's receiver notifies nobody until a dead-man's switch is configured.
     assert receivers.pop("keyport-watchdog") == {"name": "keyport-watchdog"}
     for receiver in receivers.values():
-        assert receiver["webhook_configs"][0]["url"] == "http://127.0.0.1:5001/alerts"
+        assert receiver["webhook_configs"][0]["url"] == FULL_ROUTING["alerts"]["routing"]["webhook"]["url"]
         assert receiver["slack_configs"][0]["api_url_file"] == "/etc/alertmanager/secrets/slack-api-url"
     assert receivers["keyport-notify"]["email_configs"][0]["auth_password_file"] == "/etc/alertmanager/secrets/smtp-auth-password"
     assert receivers["keyport-page"]["pagerduty_configs"][0]["routing_key_file"] == "/etc/alertmanager/secrets/pagerduty-routing-key"

@@ -14,7 +14,8 @@ builders; the tests load the result with the SDK's Dashboard model (Grafana 11.6
 when any field would be lost. Thresholds and objectives default to the chart's values.yaml (`alerts:`), so the
 lines drawn on the panels are the alerts' own thresholds.
 
-Every query selects `job=~"$job", instance=~"$instance"` and reads keyport's own metrics, or the
+Every query selects `job=~"$job", namespace=~"$namespace", instance=~"$instance"` (two releases
+scraped by one Prometheus share the job name; the namespace keeps them apart) and reads keyport's own metrics, or the
 recording rules whose names do not depend on tunable windows, so a user who changes the alert
 windows keeps a working dashboard.
 """
@@ -33,7 +34,7 @@ VALUES = REPO / "charts" / "keyport" / "values.yaml"
 OUTPUT = REPO / "charts" / "keyport" / "files" / "dashboards" / "keyport.json"
 UID = "keyport"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
-SEL = 'job=~"$job", instance=~"$instance"'
+SEL = 'job=~"$job", namespace=~"$namespace", instance=~"$instance"'
 API = SEL + ', route=~"/key/.+|/ports|/ports/.+"'
 KEY = SEL + ', route="/key/{length}"'
 
@@ -84,12 +85,13 @@ def timeseries(title: str, description: str, unit: str, targets, grid, threshold
 
 
 def variables(alerts: dict[str, Any]) -> list[dict[str, Any]]:
-    def query(name: str, label: str, expr: str, *, include_all: bool, default: str, hide: int = 0) -> dict[str, Any]:
+    def query(name: str, label: str, expr: str, *, include_all: bool, default: str, hide: int = 0,
+              all_value: str = ".+") -> dict[str, Any]:
         return {
             "type": "query", "name": name, "label": label, "datasource": DATASOURCE,
             "query": {"query": expr, "refId": f"{name}-query"},
             "refresh": 2, "sort": 1, "multi": include_all, "includeAll": include_all,
-            **({"allValue": ".+"} if include_all else {}),
+            **({"allValue": all_value} if include_all else {}),
             "current": {"text": default, "value": default}, "hide": hide, "options": [], "regex": "",
         }
 
@@ -105,7 +107,11 @@ def variables(alerts: dict[str, Any]) -> list[dict[str, Any]]:
         {"type": "datasource", "name": "datasource", "label": "Data source", "query": "prometheus",
          "current": {}, "hide": 0, "refresh": 1, "regex": "", "options": []},
         query("job", "Job", "label_values(keyport_build_info, job)", include_all=False, default="keyport"),
-        query("instance", "Instance", 'label_values(keyport_build_info{job=~"$job"}, instance)', include_all=True, default="$__all"),
+        # All is `.*`: a Prometheus outside Kubernetes (compose) sets no namespace label at all.
+        query("namespace", "Namespace", 'label_values(keyport_build_info{job=~"$job"}, namespace)', include_all=True,
+              default="$__all", all_value=".*"),
+        query("instance", "Instance", 'label_values(keyport_build_info{job=~"$job", namespace=~"$namespace"}, instance)',
+              include_all=True, default="$__all"),
         query("latency_bound", "Latency bound (s)", 'label_values(http_request_duration_seconds_bucket{job=~"$job", le!="+Inf"}, le)',
               include_all=False, default=le),
         constant("slo_objective", "Availability objective", alerts["slo"]["objective"]),
@@ -280,10 +286,10 @@ def panels(alerts: dict[str, Any]) -> list[dict[str, Any]]:
              [("red", None), ("green", 1)]),
         panel("table", "Alerts firing now", "keyport alerts firing at the end of the time range (the Watchdog aside). "
               "Empty when all is well.", "short",
-              [target("A", f'ALERTS{{alertstate="firing", alertname=~"Keyport.+", job=~"$job"}}', instant=True, fmt="table")],
+              [target("A", f'ALERTS{{alertstate="firing", alertname=~"Keyport.+", job=~"$job", namespace=~"$namespace"}}', instant=True, fmt="table")],
               (4, 59, 10, 6), options={"showHeader": True}),
         timeseries("Alerts over time", "keyport alerts pending or firing over the time range, by name and state.", "short",
-                   [target("A", 'count by (alertname, alertstate) (ALERTS{alertname=~"Keyport.+", job=~"$job"})',
+                   [target("A", 'count by (alertname, alertstate) (ALERTS{alertname=~"Keyport.+", job=~"$job", namespace=~"$namespace"})',
                            "{{alertname}} {{alertstate}}")],
                    (14, 59, 10, 6)),
     ]
@@ -301,6 +307,15 @@ def panels(alerts: dict[str, Any]) -> list[dict[str, Any]]:
                    [target("A", f"sum by (instance, result) (increase(keyport_tls_reloads_total{{{SEL}}}[$__rate_interval]))",
                            "{{instance}} {{result}}")],
                    (8, 66, 16, 6)),
+    ]
+    out.append(row("Tracing", 72))
+    out += [
+        timeseries("Trace spans dropped", "Spans the OTLP exporter could not deliver, per time step and target "
+                   "(keyport_trace_spans_dropped_total): the collector is down, slow or refusing. Zero or no value "
+                   "when tracing is off.", "short",
+                   [target("A", f"sum by (instance) (increase(keyport_trace_spans_dropped_total{{{SEL}}}[$__rate_interval]))",
+                           "{{instance}}")],
+                   (0, 73, 24, 6)),
     ]
     for number, item in enumerate(out, start=1):
         item["id"] = number

@@ -23,7 +23,8 @@ packages=(
   python3-venv             # python3 -m venv needs ensurepip, which Debian ships separately
 )
 if $containers; then
-  packages+=(runc debootstrap slirp4netns fuse-overlayfs uidmap)
+  # catatonit: the pause process of `podman kube play`'s pods (make kube-play-smoke).
+  packages+=(runc debootstrap slirp4netns fuse-overlayfs uidmap catatonit)
 fi
 
 installed() { dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed; }

@@ -6,7 +6,8 @@ chart's `alerts:` values. This script renders them exactly as the chart does (`t
 in a throwaway chart that holds the real files/, values.yaml and values.schema.json, so the values
 are checked against the chart's schema and nothing depends on the chart's other templates.
 
-    scripts/render-alerting.py                 # regenerate the compose copies (make rules)
+    scripts/render-alerting.py                 # regenerate the compose copies (make rules), and
+                                               # compose.yaml's Prometheus/Alertmanager image pins
     scripts/render-alerting.py --check         # exit 1 when a compose copy is stale
     scripts/render-alerting.py --values v.yaml --rules-out r.yaml --alertmanager-out a.yml
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import re
 import shutil
 import sys
 import tempfile
@@ -30,6 +32,10 @@ RULES_TEMPLATE = "files/keyport.rules.yaml"
 ALERTMANAGER_TEMPLATE = "files/alertmanager.yaml"
 DEPLOY_RULES = REPO / "deploy" / "prometheus" / "keyport.rules.yaml"
 DEPLOY_ALERTMANAGER = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+COMPOSE = REPO / "compose.yaml"
+# compose.yaml's default images are the chart's pins (values.yaml prometheus.image, alertmanager.image):
+# one set of versions, written by hand once. The variables still override them.
+COMPOSE_IMAGE_VARIABLES = {"PROMETHEUS_IMAGE": "prometheus", "ALERTMANAGER_IMAGE": "alertmanager"}
 
 # compose's Alertmanager differs from the chart's defaults in one value only: where the webhook
 # goes. Nothing listens there unless you start a receiver on the host (docs/runbooks.md).
@@ -68,8 +74,28 @@ def render(values: dict[str, Any] | None = None, chart_dir: pathlib.Path = CHART
     }
 
 
+def pinned_images() -> dict[str, str]:
+    """The chart's Prometheus and Alertmanager image references, by compose variable name."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    images = {}
+    for variable, section in COMPOSE_IMAGE_VARIABLES.items():
+        image = values[section]["image"]
+        ref = f"{image['repository']}@{image['digest']}" if image.get("digest") else f"{image['repository']}:{image['tag']}"
+        # compose resolves short names through registries.conf; a full name needs none.
+        images[variable] = ref if ref.count("/") > 1 or "." in ref.split("/", 1)[0] else f"docker.io/{ref}"
+    return images
+
+
+def compose_with_pinned_images(text: str) -> str:
+    for variable, ref in pinned_images().items():
+        text, count = re.subn(r"\$\{%s:-[^}]*\}" % variable, "${%s:-%s}" % (variable, ref), text)
+        if count != 1:
+            raise SystemExit(f"compose.yaml: expected one ${{{variable}:-...}}, found {count}")
+    return text
+
+
 def compose_files() -> dict[pathlib.Path, str]:
-    """The two compose copies, header included, as `make rules` writes them."""
+    """The two compose copies, header included, as `make rules` writes them, and compose.yaml with the chart's image pins."""
     rules = render()["rules"]
     alertmanager = render(COMPOSE_VALUES)["alertmanager"]
     return {
@@ -79,6 +105,7 @@ def compose_files() -> dict[pathlib.Path, str]:
             values="the chart's default values and " + json.dumps(COMPOSE_VALUES, separators=(",", ":")),
         )
         + alertmanager,
+        COMPOSE: compose_with_pinned_images(COMPOSE.read_text()),
     }
 
 

@@ -14,6 +14,20 @@ import Testing
         }
     }
 
+    /// `reload-on-change` POSTs `/-/reload`: the method reaches the server (keyport answers a bodiless
+    /// POST to /debug/fault 400, a GET 405).
+    @Test func theMethodIsSent() async throws {
+        try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
+            let url = "http://127.0.0.1:\(server.port)/debug/fault"
+            await #expect(throws: HealthCheck.Failure.status(400)) {
+                try await HealthCheck.run(url: url, timeout: .seconds(2), method: .POST)
+            }
+            await #expect(throws: HealthCheck.Failure.status(405)) {
+                try await HealthCheck.run(url: url, timeout: .seconds(2))
+            }
+        }
+    }
+
     @Test func twoHundredsPassOthersFail() async throws {
         try await TestServer.with({ $0.faultInjectionEnabled = true }) { server in
             let status = try await HealthCheck.run(url: "http://127.0.0.1:\(server.port)/health", timeout: .seconds(2))

@@ -4,7 +4,8 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// `keyport check URL`: a GET that succeeds on 2xx, so images need no curl or shell for probes.
+/// `keyport check URL`: a GET that succeeds on 2xx, so images need no curl or shell for probes
+/// (`keyport reload-on-change` sends its bodiless POST through the same client).
 public enum HealthCheck {
     public struct Target: Equatable, Sendable {
         public var host: String
@@ -68,10 +69,10 @@ public enum HealthCheck {
         return Target(host: String(host), port: port, path: path, secure: secure)
     }
 
-    /// Sends one GET and returns the status code when it is 2xx. `timeout` is one deadline for the
+    /// Sends one bodiless request (GET unless `method` says otherwise) and returns the status code when it is 2xx. `timeout` is one deadline for the
     /// whole exchange: connecting, the TLS handshake, sending and the response head together.
     public static func run(
-        url: String, timeout: Duration, tls: TLSOptions = TLSOptions(),
+        url: String, timeout: Duration, tls: TLSOptions = TLSOptions(), method: HTTPMethod = .GET,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(Failure) -> UInt {
         let target = try parse(url)
@@ -83,11 +84,14 @@ public enum HealthCheck {
         let eventLoop = group.next()
         // Made before connecting so a failed TLS handshake reaches it with its reason.
         let promise = eventLoop.makePromise(of: UInt.self)
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.path)
         let defaultPort = target.secure ? 443 : 80
         head.headers.add(name: "Host", value: target.port == defaultPort ? target.host : "\(target.host):\(target.port)")
         head.headers.add(name: "User-Agent", value: "keyport-check")
         head.headers.add(name: "Connection", value: "close")
+        if method != .GET && method != .HEAD {
+            head.headers.add(name: "Content-Length", value: "0")
+        }
         let request = head
         do {
             let channel = try await ClientBootstrap(group: eventLoop)

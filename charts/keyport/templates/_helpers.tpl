@@ -217,9 +217,17 @@ rule_files:
 {{- if .Values.alertmanager.enabled }}
 alerting:
   alertmanagers:
-    - static_configs:
-        - targets:
-            - {{ include "keyport.alertmanager.address" . | quote }}
+    # The Alertmanager Service's ready endpoints: a stopped or unready Alertmanager drops out, so
+    # prometheus_notifications_alertmanagers_discovered (KeyportPrometheusNotConnectedToAlertmanager) sees it.
+    - kubernetes_sd_configs:
+        - role: endpoints
+          namespaces:
+            names:
+              - {{ .Release.Namespace | quote }}
+      relabel_configs:
+        - source_labels: [__meta_kubernetes_service_name, __meta_kubernetes_endpoint_port_name, __meta_kubernetes_endpoint_ready]
+          regex: {{ printf "%s;http;true" (include "keyport.alertmanager.fullname" .) | quote }}
+          action: keep
 {{- end }}
 scrape_configs:
   - job_name: keyport
@@ -325,6 +333,9 @@ Cross-field checks the schema cannot express; each failure names the values invo
 {{- if and .Values.service.nodePort (eq .Values.service.type "ClusterIP") }}
 {{- fail "service.nodePort is set but service.type is ClusterIP; use NodePort or LoadBalancer" }}
 {{- end }}
+{{- if and .Values.service.externalTrafficPolicy (eq .Values.service.type "ClusterIP") }}
+{{- fail "service.externalTrafficPolicy is set but service.type is ClusterIP; use NodePort or LoadBalancer" }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -338,3 +349,28 @@ env entries before it), then tracing.resourceAttributes in name order.
 {{- end -}}
 {{- join "," $attributes -}}
 {{- end -}}
+
+{{/*
+The config-reloader sidecar: keyport's own image (already on the node) running
+`keyport reload-on-change`, which POSTs the server's /-/reload when a mounted ConfigMap or Secret
+changes. Call with (dict "root" $ "reloader" <values> "watch" <list of dirs> "url" <reload URL> "mounts" <volumeMounts>).
+*/}}
+{{- define "keyport.configReloader" -}}
+{{- $root := .root }}
+- name: config-reloader
+  image: {{ include "keyport.image" $root | quote }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  args:
+    - reload-on-change
+    {{- range .watch }}
+    - --watch={{ . }}
+    {{- end }}
+    - --url={{ .url }}
+    - --interval={{ .reloader.interval }}
+  resources:
+    {{- toYaml .reloader.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $root.Values.securityContext | nindent 4 }}
+  volumeMounts:
+    {{- toYaml .mounts | nindent 4 }}
+{{- end }}
