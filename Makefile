@@ -106,10 +106,13 @@ KUBECTL ?= kubectl
 KIND_ENGINE ?= docker
 KIND_CLUSTER ?= keyport
 
-.PHONY: chart-test kind-up deploy kind-down
+.PHONY: chart-test chart-docs kind-up deploy kind-down
 
 chart-test: venv ## Render, lint, validate and scan the Helm chart (ops-tests/test_chart.py)
 	$(VENV)/bin/python -m pytest -q ops-tests/test_chart.py
+
+chart-docs: venv ## Re-generate charts/keyport/values.schema.json and the README's values table from values.yaml (scripts/generate-chart-schema.py)
+	$(VENV)/bin/python scripts/generate-chart-schema.py
 
 kind-up: ## kind cluster of deploy/kind/kind-config.yaml with a freshly built keyport image loaded (needs Docker/Podman + kind)
 	$(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' || $(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind/kind-config.yaml

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -27,7 +28,7 @@ import pytest
 import yaml
 from helm_python import Chart, HelmRenderError, HelmValuesError, lint
 
-from support import dashboard, free_port, keyport_bin, tool
+from support import REPO, dashboard, free_port, keyport_bin, tool
 from support.chart import (
     CHART_DIR, KUBE_VERSIONS, NAMESPACE, OPERATOR_KINDS, RELEASE, Rendered, chart, deep_merge,
     env_of, render, scenarios,
@@ -228,6 +229,8 @@ def test_schema_keeps_refusing_unknown_keys_everywhere():
     def walk(node: dict[str, Any], value: Any, path: str):
         if "$ref" in node:  # shared definitions (#/$defs/...) are checked where they are used
             node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+        for part in node.get("allOf", []):  # e.g. a shared definition narrowed for one use
+            walk(part, value, path)
         if node.get("type") == "object" and "properties" in node and isinstance(value, dict):
             assert node.get("additionalProperties") is False, f"{path} accepts unknown keys"
             assert set(value) <= set(node["properties"]), f"{path}: {set(value) - set(node['properties'])} untyped"
@@ -241,6 +244,83 @@ def test_schema_keeps_refusing_unknown_keys_everywhere():
     # Every shared definition is used, and refers only to definitions that exist.
     text = json.dumps(schema["properties"]) + json.dumps(schema["$defs"])
     assert {ref.removeprefix("#/$defs/") for ref in re.findall(r'"\$ref": "([^"]+)"', text)} == set(schema["$defs"])
+
+
+def schema_generator():
+    spec = importlib.util.spec_from_file_location("generate_chart_schema", REPO / "scripts" / "generate-chart-schema.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_schema_and_readme_values_table_are_generated_from_values_yaml(tmp_path, monkeypatch):
+    """values.schema.json and README.md's values table are the generator's output, and --check notices a hand edit."""
+    module = schema_generator()
+    assert module.main(["--check"]) == 0, "stale values.schema.json or README values table: run `make chart-docs`"
+    for name, edit in (("values.schema.json", ('"maximum": 1048576', '"maximum": 2097152')),
+                       ("README.md", ("| `server.maxSize` | integer | `1024` |", "| `server.maxSize` | integer | `2048` |"))):
+        edited = tmp_path / name
+        original = (CHART_DIR / name).read_text()
+        assert edit[0] in original
+        edited.write_text(original.replace(edit[0], edit[1], 1))
+        attribute = "SCHEMA" if name.endswith(".json") else "README"
+        monkeypatch.setattr(module, attribute, edited)
+        assert module.main(["--check"]) == 1, f"a hand edit of {name} went unnoticed"
+        assert module.main([]) == 0
+        assert edited.read_text() == original
+        monkeypatch.setattr(module, attribute, CHART_DIR / name)
+
+
+def test_generator_reads_the_helm_schema_and_helm_docs_conventions():
+    """The annotation rules values.yaml relies on, on a small values file (see the generator's docstring)."""
+    text = """# @schema.root
+# title: t
+# $defs:
+#   port: {type: integer, minimum: 1, maximum: 65535}
+# @schema.root
+# -- Replicas.
+# @schema
+# minimum: 1
+# @schema
+replicas: 2
+# @schema
+# required: [port]
+# @schema
+service:
+  # -- Service port.
+  # @schema
+  # $ref: '#/$defs/port'
+  # @schema
+  port: 80
+  # @schema
+  # type: [string, "null"]
+  # required: true
+  # @schema
+  name: null
+  annotations: {}
+  ratio: 0.5
+
+# Not a description: a blank line separates this comment from the key.
+
+# @schema
+# additionalProperties: {type: string}
+# @schema
+labels:
+  app: x
+tags: [a, b]
+"""
+    schema = schema_generator().build_schema(text)
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#" and schema["title"] == "t"
+    assert schema["additionalProperties"] is False and schema["$defs"] == {"port": {"type": "integer", "minimum": 1, "maximum": 65535}}
+    assert schema["properties"]["replicas"] == {"type": "integer", "description": "Replicas.", "minimum": 1}
+    service = schema["properties"]["service"]
+    assert service["additionalProperties"] is False and service["required"] == ["name", "port"]
+    assert service["properties"]["port"] == {"$ref": "#/$defs/port", "description": "Service port."}
+    assert service["properties"]["name"] == {"type": ["string", "null"]}
+    assert service["properties"]["annotations"] == {"type": "object"}  # an empty map is free-form
+    assert service["properties"]["ratio"] == {"type": "number"}
+    assert schema["properties"]["labels"] == {"type": "object", "additionalProperties": {"type": "string"}}
+    assert schema["properties"]["tags"] == {"type": "array", "items": {"type": "string"}}
 
 
 @pytest.mark.parametrize("values, message", [
@@ -1252,18 +1332,6 @@ def test_kind_cluster_maps_the_nodeports_of_its_values():
     assert sum(1 for n in kind["nodes"] if n["role"] == "worker") >= 2
 
 
-def values_leaves(node: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaf paths of values.yaml; resources and security contexts are documented as a whole."""
-    out: dict[str, Any] = {}
-    whole = {"resources", "podSecurityContext", "securityContext"}
-    if isinstance(node, dict) and node and prefix.rsplit(".", 1)[-1] not in whole:
-        for key, value in node.items():
-            out.update(values_leaves(value, f"{prefix}.{key}" if prefix else key))
-    else:
-        out[prefix] = node
-    return out
-
-
 def readme_rows(section: str) -> list[list[str]]:
     text = (CHART_DIR / "README.md").read_text()
     body = text.split(section, 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
@@ -1272,35 +1340,6 @@ def readme_rows(section: str) -> list[list[str]]:
         if line.startswith("| `"):
             rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
     return rows
-
-
-def readme_default(value: Any) -> str | None:
-    if value == "":
-        return '`""`'
-    if value is None:
-        return "`null`"
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if isinstance(value, (int, float, str)):
-        return f"`{value}`"
-    if value == [] or value == {}:
-        return f"`{json.dumps(value)}`"
-    return None  # structured defaults are described in words
-
-
-def test_readme_values_table_is_complete():
-    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
-    leaves = values_leaves({k: v for k, v in values.items() if k != "alerts"})
-    rows = {row[0].strip("`"): row for row in readme_rows("## Values")}
-    missing = sorted(set(leaves) - set(rows))
-    assert not missing, f"README.md values table lacks {missing}"
-    stale = sorted(set(rows) - set(leaves) - {"alerts"})
-    assert not stale, f"README.md lists values that do not exist: {stale}"
-    for key, value in leaves.items():
-        expected = readme_default(value)
-        if expected is not None:
-            assert rows[key][1] == expected, f"README default of {key}: {rows[key][1]} != {expected}"
-        assert rows[key][2], f"README has no description for {key}"
 
 
 # --- security scan ------------------------------------------------------------------------------
