@@ -11,6 +11,10 @@ extension Configuration {
         public var maxSize: String?
         /// `--ports-file`
         public var portsFile: String?
+        /// `--ports-poll-interval`
+        public var portsPollInterval: String?
+        /// `--ports-settle-time`
+        public var portsSettleTime: String?
         /// `--log-level`
         public var logLevel: String?
         /// `--log-format`
@@ -39,12 +43,15 @@ extension Configuration {
             logLevel: String? = nil, logFormat: String? = nil, shutdownDelay: String? = nil,
             idleTimeout: String? = nil, requestTimeout: String? = nil, tlsCertFile: String? = nil,
             tlsKeyFile: String? = nil, tlsClientCAFile: String? = nil, otlpEndpoint: String? = nil,
-            traceSampleRatio: String? = nil, enableFaultInjection: Bool = false
+            traceSampleRatio: String? = nil, enableFaultInjection: Bool = false,
+            portsPollInterval: String? = nil, portsSettleTime: String? = nil
         ) {
             self.srvPort = srvPort
             self.host = host
             self.maxSize = maxSize
             self.portsFile = portsFile
+            self.portsPollInterval = portsPollInterval
+            self.portsSettleTime = portsSettleTime
             self.logLevel = logLevel
             self.logFormat = logFormat
             self.shutdownDelay = shutdownDelay

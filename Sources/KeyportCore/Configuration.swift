@@ -16,6 +16,8 @@ public struct Configuration: Sendable, Equatable {
     public var faultInjectionEnabled: Bool = false
     /// How often the ports file is checked for changes (path, inode, size, mtime).
     public var portsPollInterval: Duration = .seconds(10)
+    /// A changed ports file is loaded once it has looked the same for this long (not caught mid-write).
+    public var portsSettleTime: Duration = .seconds(2)
     /// Connections that send nothing for this long are closed.
     public var idleTimeout: Duration = .seconds(60)
     /// A request must be complete (headers and body) this long after its first byte, else 408 and close.
@@ -78,6 +80,16 @@ extension Configuration {
                 throw ConfigurationError(flag: "--ports-file", value: raw, accepted: "a path to a JSON ports file")
             }
             portsFile = raw
+        }
+        if let raw = value("--ports-poll-interval", flags.portsPollInterval) {
+            portsPollInterval = try Self.duration(
+                raw, flag: "--ports-poll-interval", in: .milliseconds(100) ... .seconds(3600),
+                accepted: "a duration from 100ms to 1h such as 10s or 1m")
+        }
+        if let raw = value("--ports-settle-time", flags.portsSettleTime) {
+            portsSettleTime = try Self.duration(
+                raw, flag: "--ports-settle-time", in: .zero ... .seconds(600),
+                accepted: "a duration from 0s to 10m such as 2s or 500ms")
         }
         if let raw = value("--log-level", flags.logLevel) {
             guard let level = Logger.Level(rawValue: raw.lowercased()) else {

@@ -16,6 +16,12 @@ struct ServeOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("ports-file"), help: "JSON ports file to load (default: the bundled sample; env KEYPORT_PORTS_FILE).")
     var portsFile: String?
 
+    @Option(name: .customLong("ports-poll-interval"), help: "How often the ports file is checked for a change, 100ms...1h (default 10s; env KEYPORT_PORTS_POLL_INTERVAL).")
+    var portsPollInterval: String?
+
+    @Option(name: .customLong("ports-settle-time"), help: "A changed ports file is loaded once unchanged for this long, 0s...10m (default 2s; env KEYPORT_PORTS_SETTLE_TIME).")
+    var portsSettleTime: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info; env KEYPORT_LOG_LEVEL).")
     var logLevel: String?
 
@@ -56,6 +62,7 @@ struct ServeOptions: ParsableArguments, Sendable {
             logFormat: logFormat, shutdownDelay: shutdownDelay, idleTimeout: idleTimeout,
             requestTimeout: requestTimeout, tlsCertFile: tlsCertFile, tlsKeyFile: tlsKeyFile,
             tlsClientCAFile: tlsClientCAFile, otlpEndpoint: otlpEndpoint, traceSampleRatio: traceSampleRatio,
-            enableFaultInjection: enableFaultInjection)
+            enableFaultInjection: enableFaultInjection, portsPollInterval: portsPollInterval,
+            portsSettleTime: portsSettleTime)
     }
 }

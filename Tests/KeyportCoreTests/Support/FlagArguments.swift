@@ -22,6 +22,8 @@ enum FlagArguments {
             case "--host": flags.host = value
             case "--max-size": flags.maxSize = value
             case "--ports-file": flags.portsFile = value
+            case "--ports-poll-interval": flags.portsPollInterval = value
+            case "--ports-settle-time": flags.portsSettleTime = value
             case "--log-level": flags.logLevel = value
             case "--log-format": flags.logFormat = value
             case "--shutdown-delay": flags.shutdownDelay = value
