@@ -9,6 +9,8 @@ public enum PortsLoadProgressText {
     /// e.g. `120.4 MB of 311.2 MB (38%), 402113 records, 61.2 MB/s, about 3s left`.
     public static func line(_ progress: PortsLoadProgress, elapsed: Duration, totalInputBytes: Int?) -> String {
         let seconds = max(elapsed.seconds, 0.001)
+        // A file that grew since its size was taken has no known total.
+        let totalInputBytes = totalInputBytes.flatMap { $0 >= progress.inputBytes ? $0 : nil }
         var text = megabytes(progress.inputBytes)
         if let total = totalInputBytes, total > 0 {
             text += " of \(megabytes(total)) (\(min(100, progress.inputBytes * 100 / total))%)"

@@ -42,9 +42,11 @@ public struct PortsValidation: Sendable {
             progress?(current, start.duration(to: .now))
         }
         let duration = start.duration(to: .now)
-        let peak = max(sampledPeak, peakReset ? (peakResident() ?? 0) : 0)
+        let loaded = ProcessSample.read()?.residentBytes ?? before
         keyport_malloc_trim(0)
         let held = withExtendedLifetime(snapshot) { ProcessSample.read()?.residentBytes ?? before }
+        // VmHWM is only brought up to date now and then (on unmaps), so the samples and the loaded state count too.
+        let peak = max(sampledPeak, loaded, held, peakReset ? (peakResident() ?? 0) : 0)
         return PortsValidation(
             statistics: snapshot.statistics, inputBytes: FileIdentity.of(path).map { Int($0.size) } ?? snapshot.statistics.bytesRead,
             duration: duration, heldBytes: max(0, held - before), loadPeakBytes: max(0, peak - before))
