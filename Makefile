@@ -163,6 +163,11 @@ bench: ## BENCH_ROUNDS (3) x BENCH_SECONDS (5): release build vs ../shared/perf'
 bench-ports: ## Load a generated ports file (RECORDS, default 1M; RUNS, default 3): keyport's parser vs Go encoding/json (time, MB/s, peak RSS)
 	Benchmarks/ports/run.sh $(or $(RECORDS),1000000) $(or $(RUNS),3)
 
+.PHONY: bench-ports-sizing
+bench-ports-sizing: ## Pod sizing: release keyport loads and reloads generated 100k/1M/3M-record files (SIZING_RECORDS): file MB, load s, MB/s, steady RSS, reload peak, peak per record
+	swift build -c release --product keyport
+	Benchmarks/ports/sizing.py .build/release/keyport $(SIZING_RECORDS)
+
 fuzz-ports: ## libFuzzer run of the ports parser for $(FUZZ_SECONDS) seconds (default 60)
 	Fuzz/ports/run.sh $(or $(FUZZ_SECONDS),60)
 

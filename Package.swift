@@ -54,8 +54,10 @@ let package = Package(
         ),
         // getrandom(2) and malloc_trim(3), which Glibc's Swift module does not export.
         .target(name: "CKeyportShims"),
-        // The ports parser and store depend on nothing, so they can be fuzzed and benchmarked alone.
-        .target(name: "KeyportPorts"),
+        // The ports parser and store depend on nothing but zlib, so they can be fuzzed and benchmarked alone.
+        .target(name: "KeyportPorts", dependencies: ["CZlib"]),
+        // zlib's inflate for gzip ports files (Sources/CZlib/shim.h says why the C library itself).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .testTarget(
             name: "KeyportCoreTests",
             dependencies: [

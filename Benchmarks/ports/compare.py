@@ -31,16 +31,21 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--a", nargs=2, metavar=("NAME", "COMMAND"), required=True)
     parser.add_argument("--b", nargs=2, metavar=("NAME", "COMMAND"), required=True)
+    parser.add_argument("--b-file", help="B loads this file instead (e.g. the same JSON gzip-compressed); MB/s stay MB of JSON")
     args = parser.parse_args()
     size = os.path.getsize(args.file)
-    with open(args.file, "rb") as f:  # warm the page cache so both read from memory
-        while f.read(1 << 24):
-            pass
+    files = {args.a[0]: args.file, args.b[0]: args.b_file or args.file}
+    for path in set(files.values()):
+        with open(path, "rb") as f:  # warm the page cache so both read from memory
+            while f.read(1 << 24):
+                pass
     results = {args.a[0]: [], args.b[0]: []}
     for i in range(args.runs):
         for name, command in (args.a, args.b) if i % 2 == 0 else (args.b, args.a):
-            results[name].append(run(command, args.file))
+            results[name].append(run(command, files[name]))
     print(f"file: {args.file} ({size / 1e6:.1f} MB), {args.runs} runs each, medians")
+    if args.b_file:
+        print(f"{args.b[0]} reads {args.b_file} ({os.path.getsize(args.b_file) / 1e6:.1f} MB); MB/s are MB of JSON for both")
     print(f"{'loader':<20} {'wall s':>8} {'MB/s':>8} {'CPU s':>8} {'MB/s CPU':>9} {'peak RSS MB':>12}")
     summary = {}
     for name, rows in results.items():

@@ -26,7 +26,7 @@ PY
   chmod +x "$gowork/go/bin/"* "$gowork/go/pkg/tool/"*/* 2>/dev/null || true
 fi
 echo "building keyport's ports-bench (swiftc -O -wmo) and the Go reference..." >&2
-swiftc -O -wmo -parse-as-library "$root"/Sources/KeyportPorts/*.swift "$here/swift/main.swift" -o "$work/ports-bench"
+swiftc -O -wmo -parse-as-library -I "$root/Sources/CZlib" -lz "$root"/Sources/KeyportPorts/*.swift "$here/swift/main.swift" -o "$work/ports-bench"
 (export GOROOT="$gowork/go" PATH="$gowork/go/bin:$PATH" GO111MODULE=off GOTOOLCHAIN=local \
         GOPATH="$work/gopath" GOCACHE="$work/gocache" GOFLAGS=
  cd "$here/go" && go build -o "$work/ports-go" main.go)
@@ -39,3 +39,10 @@ if [ ! -s "$data" ]; then
 fi
 python3 "$here/compare.py" --runs "$runs" --file "$data" \
   --a keyport "$work/ports-bench" --b "go encoding/json" "$work/ports-go"
+
+# The same loader on the same JSON gzip-compressed (recognised by its magic bytes): parse rate side by side.
+if [ ! -s "$data.gz" ]; then
+  gzip -c "$data" >"$data.gz.tmp" && mv "$data.gz.tmp" "$data.gz"
+fi
+python3 "$here/compare.py" --runs "$runs" --file "$data" \
+  --a "keyport plain" "$work/ports-bench" --b "keyport gzip" "$work/ports-bench" --b-file "$data.gz"

@@ -9,7 +9,7 @@ seconds=${1:-60}
 out=${FUZZ_OUT:-/tmp/keyport-fuzz}
 mkdir -p "$out/corpus"
 swiftc -sanitize=fuzzer,address -parse-as-library -O \
-    "$root"/Sources/KeyportPorts/*.swift "$here/FuzzPorts.swift" -o "$out/fuzz-ports"
+    -I "$root/Sources/CZlib" -lz "$root"/Sources/KeyportPorts/*.swift "$here/FuzzPorts.swift" -o "$out/fuzz-ports"
 cp "$here"/seeds/* "$out/corpus/"
 cp "$root/Sources/KeyportCore/Resources/sample-ports.json" "$out/corpus/"
 "$out/fuzz-ports" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \

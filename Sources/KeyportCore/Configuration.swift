@@ -22,6 +22,8 @@ public struct Configuration: Sendable, Equatable {
     public var faultInjectionEnabled: Bool = false
     /// How often the ports file is checked for changes (path, inode, size, mtime).
     public var portsPollInterval: Duration = .seconds(10)
+    /// A changed ports file is loaded once it has looked the same for this long (not caught mid-write).
+    public var portsSettleTime: Duration = .seconds(2)
     /// Connections that send nothing for this long are closed.
     public var idleTimeout: Duration = .seconds(60)
     /// A request must be complete (headers and body) this long after its first byte, else 408 and close.

@@ -121,7 +121,8 @@ public final class KeyportApplication: Sendable {
         PortsReloader(
             path: configuration.portsFile ?? BundledFiles.path(of: BundledFiles.samplePorts),
             served: ports, readiness: readiness, metrics: metrics,
-            pollInterval: configuration.portsPollInterval, threadPool: threadPool, logger: logger, tracer: tracer)
+            pollInterval: configuration.portsPollInterval, settleTime: configuration.portsSettleTime,
+            threadPool: threadPool, logger: logger, tracer: tracer)
     }
 
     /// One event loop per CPU this process may use: NIO's own count follows cgroup quotas but not the

@@ -35,6 +35,20 @@ extension ServerFlag {
             $0.portsFile = try path($1, of: "a JSON ports file")
         },
         ServerFlag(
+            "--ports-poll-interval", "DURATION", default: "`10s`",
+            "how often the ports file is checked for a change (100ms ... 1h)"
+        ) {
+            $0.portsPollInterval = try duration(
+                $1, in: .milliseconds(100) ... .seconds(3600), accepted: "a duration from 100ms to 1h such as 10s or 1m")
+        },
+        ServerFlag(
+            "--ports-settle-time", "DURATION", default: "`2s`",
+            "a changed ports file is loaded once it has not changed for this long (0s ... 10m): a file caught mid-write is not a failed load"
+        ) {
+            $0.portsSettleTime = try duration(
+                $1, in: .zero ... .seconds(600), accepted: "a duration from 0s to 10m such as 2s or 500ms")
+        },
+        ServerFlag(
             "--log-level", "LEVEL", default: "`info`", Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
         ) {
             guard let level = Logger.Level(rawValue: $1.lowercased()) else {

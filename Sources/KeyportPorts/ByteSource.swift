@@ -10,6 +10,8 @@ import Darwin
 protocol ByteSource {
     /// Fills the start of `buffer`; returns the number of bytes written, 0 at the end of the input.
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(PortsLoadError) -> Int
+    /// Bytes taken from the underlying input so far (compressed bytes where it is compressed).
+    var inputBytes: Int { get }
 }
 
 /// In-memory input split into chunks of any sizes (the chunk boundaries are preserved, to test them).
@@ -17,6 +19,7 @@ struct ChunksSource: ByteSource {
     let chunks: [[UInt8]]
     var chunkIndex = 0
     var offsetInChunk = 0
+    private(set) var inputBytes = 0
 
     init(_ chunks: [[UInt8]]) { self.chunks = chunks }
 
@@ -31,6 +34,7 @@ struct ChunksSource: ByteSource {
             buffer.baseAddress!.copyMemory(from: bytes.baseAddress! + offsetInChunk, byteCount: n)
         }
         offsetInChunk += n
+        inputBytes += n
         return n
     }
 }
@@ -41,6 +45,7 @@ struct FileSource: ByteSource {
     let path: String
     let descriptor: Int32
     var position = 0
+    var inputBytes: Int { position }
 
     init(path: String) throws(PortsLoadError) {
         self.path = path

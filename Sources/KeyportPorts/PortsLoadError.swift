@@ -13,6 +13,8 @@ public struct PortsLoadError: Error, Sendable, Equatable, CustomStringConvertibl
         case schema
         /// A configured limit was exceeded (record size, total store size).
         case limit
+        /// Stopped before the process passed its memory limit (by the load's observer).
+        case memory
     }
 
     public var kind: Kind

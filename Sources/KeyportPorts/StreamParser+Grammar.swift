@@ -49,6 +49,7 @@ extension StreamParser {
             throw fail(.syntax, at: offset,
                 "unexpected \(describeRaw(trailing)) after the top-level object (only whitespace may follow it)")
         }
+        try report(parsed: true)
         do {
             return PortsSnapshot(tables: try builder.freeze(bytesRead: offset))
         } catch {

@@ -9,6 +9,7 @@ extension StreamParser {
         base += end
         pos = 0
         end = 0
+        if base >= nextReport { try report(parsed: false) }
         let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: options.chunkSize))
         if n == 0 {
             atEOF = true

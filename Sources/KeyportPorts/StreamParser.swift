@@ -19,12 +19,25 @@ struct StreamParser<Source: ByteSource> {
     var fields = RecordFields()
     var nesting = BitStack()
     var builder = SnapshotBuilder()
+    /// Called every `options.progressInterval` bytes and before freezing; may stop the load.
+    let observer: PortsLoadObserver?
+    var nextReport: Int
 
-    init(source: Source, sourceName: String, options: PortsParseOptions) {
+    init(source: Source, sourceName: String, options: PortsParseOptions, observer: PortsLoadObserver? = nil) {
         self.source = source
         self.sourceName = sourceName
         self.options = options
+        self.observer = observer
+        nextReport = options.progressInterval
         buffer = .allocate(capacity: options.chunkSize)
+    }
+
+    /// Tells the observer how far the load has got (its error, such as a memory limit, ends the load).
+    mutating func report(parsed: Bool) throws(PortsLoadError) {
+        guard let observer else { return }
+        nextReport = offset + options.progressInterval
+        try observer(PortsLoadProgress(
+            bytesParsed: offset, inputBytes: source.inputBytes, recordsParsed: builder.recordsParsed, parsed: parsed))
     }
 
     /// Frees the buffers; called with `defer` by the owner (explicitly, so that error paths free them too).

@@ -7,6 +7,6 @@ struct KeyportCommand: AsyncParsableCommand {
         commandName: "keyport",
         abstract: "Random keys and UN/LOCODE port data over HTTP, with Prometheus metrics.",
         version: BuildInfo.releaseVersion,
-        subcommands: [Serve.self, Check.self, ReloadOnChange.self, Flags.self],
+        subcommands: [Serve.self, Check.self, PortsCommand.self, ReloadOnChange.self, Flags.self],
         defaultSubcommand: Serve.self)
 }

@@ -60,6 +60,20 @@ import Testing
         #expect(configuration.maxKeySize == 10)
     }
 
+    @Test func portsPollIntervalAndSettleTimeComeFromFlagsOrEnvironment() throws {
+        let defaults = try configuration([])
+        #expect(defaults.portsPollInterval == .seconds(10))
+        #expect(defaults.portsSettleTime == .seconds(2))
+        let flagged = try configuration(["--ports-poll-interval", "1m", "--ports-settle-time=0s"])
+        #expect(flagged.portsPollInterval == .seconds(60))
+        #expect(flagged.portsSettleTime == .zero)
+        let fromEnvironment = try configuration([], environment: [
+            "KEYPORT_PORTS_POLL_INTERVAL": "500ms", "KEYPORT_PORTS_SETTLE_TIME": "1m30s",
+        ])
+        #expect(fromEnvironment.portsPollInterval == .milliseconds(500))
+        #expect(fromEnvironment.portsSettleTime == .seconds(90))
+    }
+
     @Test func faultInjectionFromTheEnvironmentCanBeOff() throws {
         #expect(try configuration([], environment: ["KEYPORT_ENABLE_FAULT_INJECTION": "false"]).faultInjectionEnabled == false)
         #expect(throws: ConfigurationError.self) {
@@ -82,6 +96,10 @@ import Testing
         ("--log-format", "xml", "json or text"),
         ("--shutdown-delay", "5", "0s to 1h"),
         ("--shutdown-delay", "2h", "0s to 1h"),
+        ("--ports-poll-interval", "50ms", "100ms to 1h"),
+        ("--ports-poll-interval", "10", "100ms to 1h"),
+        ("--ports-settle-time", "11m", "0s to 10m"),
+        ("--ports-settle-time", "-1s", "0s to 10m"),
     ])
     func badValuesNameTheFlagAndTheAcceptedRange(flag: String, value: String, accepted: String) throws {
         let error = try #require(throws: ConfigurationError.self) { try configuration([flag + "=" + value]) }

@@ -36,4 +36,19 @@ struct FileIdentity: Equatable, Sendable {
             }
         }
     }
+
+    /// Waits until `paths` have looked the same (path, inode, size, mtime) for `quietFor`, and returns how they
+    /// look then. Bounded to `rounds` waits, so a file rewritten forever is still loaded (and a load that then
+    /// fails while it changes is retried, not counted).
+    static func settle(_ paths: [String], quietFor: Duration, rounds: Int = 10) async -> [FileIdentity?] {
+        var seen = paths.map(FileIdentity.of)
+        guard quietFor > .zero else { return seen }
+        for _ in 0..<rounds {
+            do { try await Task.sleep(for: quietFor) } catch { return seen }
+            let now = paths.map(FileIdentity.of)
+            if now == seen { return now }
+            seen = now
+        }
+        return seen
+    }
 }

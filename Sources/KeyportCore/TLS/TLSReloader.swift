@@ -33,23 +33,12 @@ public final class TLSReloader: Service, Sendable {
         do {
             try await cancelWhenGracefulShutdown {
                 try await FileIdentity.watch(paths, every: self.pollInterval, since: initial) {
-                    await self.settle(paths)
+                    _ = await FileIdentity.settle(paths, quietFor: Self.settleTime)
                     await self.reload()
                 }
             }
         } catch is CancellationError {
             // Graceful shutdown cancels the watcher; that is a normal end.
-        }
-    }
-
-    /// Waits until the files stop changing for `settleTime` (bounded, so a file rewritten forever still loads).
-    private func settle(_ paths: [String]) async {
-        var seen = paths.map(FileIdentity.of)
-        for _ in 0..<10 {
-            do { try await Task.sleep(for: Self.settleTime) } catch { return }
-            let now = paths.map(FileIdentity.of)
-            if now == seen { return }
-            seen = now
         }
     }
 
