@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -28,7 +27,7 @@ import pytest
 import yaml
 from helm_python import Chart, HelmRenderError, HelmValuesError, lint
 
-from support import REPO, dashboard, free_port, keyport_bin, tool
+from support import REPO, dashboard, free_port, keyport_bin, script_module, tool
 from support.chart import (
     CHART_DIR, KUBE_VERSIONS, NAMESPACE, OPERATOR_KINDS, RELEASE, Rendered, chart, deep_merge,
     env_of, render, scenarios,
@@ -247,10 +246,7 @@ def test_schema_keeps_refusing_unknown_keys_everywhere():
 
 
 def schema_generator():
-    spec = importlib.util.spec_from_file_location("generate_chart_schema", REPO / "scripts" / "generate-chart-schema.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("generate-chart-schema")
 
 
 def test_schema_and_readme_values_table_are_generated_from_values_yaml(tmp_path, monkeypatch):

@@ -5,7 +5,6 @@ real keyport under mixed load; this file needs no binary.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
@@ -27,11 +26,7 @@ METRICS = [
 
 
 def generator():
-    spec = importlib.util.spec_from_file_location("generate_dashboard", support.REPO / "scripts" / "generate-dashboard.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return support.script_module("generate-dashboard")
 
 
 @pytest.fixture(scope="module")

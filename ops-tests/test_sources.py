@@ -1,7 +1,6 @@
 """Source checks: the Musl (static Linux SDK) branch of the code, which no build on this machine makes, and the\nREADME's flag table, generated from the flags' one declaration."""
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -60,10 +59,7 @@ def test_the_check_finds_a_misplaced_call():
 
 
 def flag_table_generator():
-    spec = importlib.util.spec_from_file_location("generate_flag_table", REPO / "scripts" / "generate-flag-table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return support.script_module("generate-flag-table")
 
 
 def test_the_readme_flag_table_is_the_binarys_own(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 import shutil
@@ -24,6 +25,16 @@ OPS_TESTS = REPO / "ops-tests"
 CHART = REPO / "charts" / "keyport"
 OPENAPI = REPO / "Sources" / "KeyportCore" / "Resources" / "openapi.yaml"
 RUNBOOKS = REPO / "docs" / "runbooks.md"
+
+
+def script_module(name: str) -> Any:
+    """`scripts/NAME.py` as a module (the generators' names have dashes), for their `main(["--check"])`."""
+    path = REPO / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name.replace("-", "_"), path)
+    assert spec and spec.loader, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tool(name: str) -> str | None:

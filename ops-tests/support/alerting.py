@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.server
-import importlib.util
 import json
 import os
 import pathlib
@@ -23,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from support import CHART, OPS_TESTS, REPO, RUNBOOKS
+from support import CHART, OPS_TESTS, REPO, RUNBOOKS, script_module
 
 RULES_TEMPLATE = CHART / "files" / "keyport.rules.yaml"
 ALERTMANAGER_TEMPLATE = CHART / "files" / "alertmanager.yaml"
@@ -34,11 +33,7 @@ RULE_TESTS = OPS_TESTS / "rules"
 
 def load_renderer():
     """scripts/render-alerting.py as a module (its name has a dash)."""
-    spec = importlib.util.spec_from_file_location("render_alerting", REPO / "scripts" / "render-alerting.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("render-alerting")
 
 
 
