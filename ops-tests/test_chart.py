@@ -1741,3 +1741,104 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
         proc.wait(timeout=20)
         keyport.terminate()
         keyport.wait(timeout=20)
+
+
+# --- getting the ports data to the pods: the examples and the extra* values ---------------------
+
+EXAMPLES = CHART_DIR / "examples"
+
+
+def example(stem: str) -> dict[str, Any]:
+    return yaml.safe_load((EXAMPLES / f"values-{stem}.yaml").read_text())
+
+
+def test_configmap_example_mounts_an_existing_configmap_and_notes_server_side_apply(rendered_scenarios):
+    r = rendered_scenarios["example-configmap"]
+    _, volume, ports_file = ports_mount(r)
+    assert volume["configMap"]["name"] == "keyport-ports" and ports_file.endswith("/ports.json")
+    assert r.maybe("ConfigMap", f"{FULLNAME}-ports") is None
+    text = (EXAMPLES / "values-configmap.yaml").read_text()
+    assert "--server-side" in text and "256 KiB" in text and "1 MiB" in text
+
+
+def test_pvc_example_is_a_shared_claim_and_says_why_not_read_write_once(rendered_scenarios):
+    _, volume, _ = ports_mount(rendered_scenarios["example-pvc"])
+    assert volume["persistentVolumeClaim"] == {"claimName": "ports", "readOnly": True}
+    text = (EXAMPLES / "values-pvc.yaml").read_text()
+    assert "ReadOnlyMany" in text and "ReadWriteMany" in text and "Multi-Attach" in text
+    assert "maxUnavailable: 0" in text
+
+
+def validate_docs(docs: list[dict[str, Any]], kube: str, tmp: Path) -> subprocess.CompletedProcess:
+    path = tmp / f"rendered-{kube}.yaml"
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    return subprocess.run([str(VENV_BIN / "kubernetes-validate"), "--strict", "-k", kube, str(path)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_image_volume_example_validates_for_kubernetes_1_33_only(tmp_path):
+    values = example("image-volume")
+    assert values["ports"]["volume"]["image"]["pullPolicy"] == "IfNotPresent"
+    r = render(values)
+    _, volume, ports_file = ports_mount(r)
+    assert volume["image"] == values["ports"]["volume"]["image"] and ports_file.endswith("/ports.json")
+    deploy = [keyport_deployment(r)]
+    proc = validate_docs(deploy, "1.33.0", tmp_path)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and not re.search(r"^(WARN|ERROR|FATAL)", out, re.M), out
+    # Negative control: 1.29 has no image volume source, so the same validator refuses it there.
+    proc = validate_docs(deploy, "1.29.0", tmp_path)
+    assert proc.returncode != 0 and "'image' was unexpected" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert "1.33" in (EXAMPLES / "values-image-volume.yaml").read_text()
+
+
+def test_git_sync_example_renders_volumes_mounts_and_containers(rendered_scenarios):
+    values = SCENARIOS["example-git-sync"]
+    deploy = keyport_deployment(rendered_scenarios["example-git-sync"])
+    spec = deploy["spec"]["template"]["spec"]
+    assert {v["name"] for v in spec["volumes"]} == {"ports-git", "git-sync-tmp"}
+    keyport = container(deploy, "keyport")
+    assert keyport["volumeMounts"] == values["extraVolumeMounts"]
+    assert env_of(keyport)["KEYPORT_PORTS_FILE"] == "/git/current/ports.json"
+    assert [c["name"] for c in spec["initContainers"]] == ["git-sync-init"]
+    assert [c["name"] for c in spec["containers"]] == ["keyport", "git-sync"]
+    sidecar = container(deploy, "git-sync")
+    assert sidecar["args"] == values["extraContainers"][0]["args"]
+    assert sidecar["volumeMounts"] == values["extraContainers"][0]["volumeMounts"]
+    # The examples' sidecars set no securityContext: they get the chart's, so the pod stays hardened.
+    assert "securityContext" not in values["extraContainers"][0]
+    for c in spec["initContainers"] + [sidecar]:
+        assert c["securityContext"] == keyport["securityContext"], c["name"]
+    pod_security_checks("example-git-sync", spec)
+
+
+def test_extra_containers_keep_their_own_security_context_keys_over_the_charts():
+    r = render({"extraContainers": [{"name": "side", "image": "busybox:1.36.1",
+                                     "securityContext": {"runAsUser": 1000, "runAsGroup": 1000}}],
+                "initContainers": [{"name": "init", "image": "busybox:1.36.1"}]})
+    spec = keyport_deployment(r)["spec"]["template"]["spec"]
+    side = next(c for c in spec["containers"] if c["name"] == "side")
+    assert side["securityContext"]["runAsUser"] == 1000 and side["securityContext"]["runAsGroup"] == 1000
+    assert side["securityContext"]["readOnlyRootFilesystem"] is True
+    assert side["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert spec["initContainers"][0]["securityContext"]["runAsNonRoot"] is True
+    # Negative control: the hardening check does catch a container that turns the chart's setting off.
+    r = render({"extraContainers": [{"name": "side", "image": "busybox:1.36.1",
+                                     "resources": {"requests": {"cpu": "1m"}, "limits": {"memory": "8Mi"}},
+                                     "securityContext": {"readOnlyRootFilesystem": False}}]})
+    with pytest.raises(AssertionError, match="side"):
+        pod_security_checks("weakened", keyport_deployment(r)["spec"]["template"]["spec"])
+
+
+def test_without_extra_values_the_deployment_is_unchanged(default):
+    spec = keyport_deployment(default)["spec"]["template"]["spec"]
+    assert "initContainers" not in spec and [c["name"] for c in spec["containers"]] == ["keyport"]
+    assert "volumes" not in spec
+
+
+@pytest.mark.parametrize("key", ["extraVolumes", "extraVolumeMounts", "initContainers", "extraContainers"])
+@pytest.mark.parametrize("bad", [{"name": "x"}, "x", ["x"]])
+def test_schema_refuses_extra_values_that_are_not_lists_of_objects(key, bad):
+    with pytest.raises(HelmValuesError) as err:
+        chart().validate_schema({key: bad})
+    assert f"/{key}" in str(err.value), str(err.value)

@@ -25,12 +25,19 @@ OPERATOR_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.c
                   ("cert-manager.io/v1", "Certificate")}
 
 
+EXAMPLE_SCENARIOS = ("git-sync", "configmap", "pvc")
+
+
 def scenarios() -> dict[str, dict[str, Any]]:
     """The default values, every scenario file in charts/keyport/ci/ and the kind values, by short name."""
     found = {"default": {}}
     for path in sorted(SCENARIO_DIR.glob("*-values.yaml")):
         found[path.name.removesuffix("-values.yaml")] = yaml.safe_load(path.read_text()) or {}
     found["kind"] = yaml.safe_load(KIND_VALUES.read_text())
+    # Examples that run on every supported Kubernetes version get every scenario check too (hardening,
+    # pinned images, strict validation for each version, checkov); values-image-volume.yaml needs 1.33.
+    for stem in EXAMPLE_SCENARIOS:
+        found[f"example-{stem}"] = yaml.safe_load((CHART_DIR / "examples" / f"values-{stem}.yaml").read_text())
     return found
 
 

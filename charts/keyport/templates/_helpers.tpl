@@ -375,3 +375,19 @@ changes. Call with (dict "root" $ "reloader" <values> "watch" <list of dirs> "ur
   volumeMounts:
     {{- toYaml .mounts | nindent 4 }}
 {{- end }}
+
+{{/*
+initContainers / extraContainers: each as given, with the chart's container securityContext
+(.Values.securityContext) under it: keys the container sets win, the rest (read-only root, non-root,
+no privilege escalation, all capabilities dropped, seccomp) come from the chart.
+*/}}
+{{- define "keyport.extraContainers" -}}
+{{- $out := list }}
+{{- range .containers }}
+{{- $c := deepCopy . }}
+{{- $sc := mergeOverwrite (deepCopy $.securityContext) (deepCopy (default dict $c.securityContext)) }}
+{{- $_ := set $c "securityContext" $sc }}
+{{- $out = append $out $c }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
