@@ -241,7 +241,10 @@ def test_expected_output_matching():
 def make_run_command(port: int, admin_port: int | None) -> list[str]:
     """The command `make run` runs (its last line under `make -n`), with this test's binary and ports."""
     args = f"--srv-port {port}" + (f" --admin-port {admin_port}" if admin_port else "")
-    proc = subprocess.run(["make", "-n", "-s", "run", f"ARGS={args}"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    # Under `make test` this is a sub-make: without the parent's flags it prints no "Entering directory" lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    proc = subprocess.run(["make", "--no-print-directory", "-n", "-s", "run", f"ARGS={args}"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     command = proc.stdout.strip().splitlines()[-1].split()
     assert command[0].endswith("/keyport"), command
