@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import json
+import re
 import os
 import subprocess
 import sys
@@ -91,12 +92,15 @@ def without_kubernetes_sd(docs: list[dict]) -> None:
             continue
         config = yaml.safe_load(doc["data"]["prometheus.yml"])
         swapped = []
-        for job in config.get("scrape_configs", []):
-            if job.pop("kubernetes_sd_configs", None) is not None:
-                job["static_configs"] = [{"targets": []}]
-                swapped.append(job["job_name"])
+        # The keyport scrape job and the Alertmanager discovery (the Service's ready endpoints) both use it.
+        sections = [(job, job["job_name"]) for job in config.get("scrape_configs", [])]
+        sections += [(am, "alerting.alertmanagers") for am in config.get("alerting", {}).get("alertmanagers", [])]
+        for section, name in sections:
+            if section.pop("kubernetes_sd_configs", None) is not None:
+                section["static_configs"] = [{"targets": []}]
+                swapped.append(name)
         doc["data"]["prometheus.yml"] = yaml.safe_dump(config, sort_keys=False)
-        print(f"kube-play: stand-in Prometheus has no kubernetes_sd: ConfigMap/{doc['metadata']['name']} jobs "
+        print(f"kube-play: stand-in Prometheus has no kubernetes_sd: ConfigMap/{doc['metadata']['name']} "
               f"{swapped} get an empty static_configs instead (everything else as rendered)", flush=True)
 
 
@@ -204,8 +208,13 @@ def check_prometheus(deployment: dict) -> None:
         return
     ok("Prometheus /-/ready", f"200 after {waited:.1f}s")
     flags = json.loads(in_pod(pid, f"{base}/api/v1/status/flags")[1])["data"]
-    wanted = dict(a.removeprefix("--").split("=", 1) for a in args_of(deployment))
-    differ = {k: (v, flags.get(k)) for k, v in wanted.items() if flags.get(k) != v}
+    # A flag without a value (--web.enable-lifecycle) is a switch: Prometheus reports it as "true".
+    wanted = dict(a.removeprefix("--").split("=", 1) if "=" in a else (a.removeprefix("--"), "true")
+                  for a in args_of(deployment))
+    # Prometheus' byte sizes are powers of two and it reports them so: the chart's 6GB runs as 6GiB.
+    def same(chart: str, running: str | None) -> bool:
+        return running in (chart, re.sub(r"^(\d+)([KMGTPE])B$", r"\1\2iB", chart))
+    differ = {k: (v, flags.get(k)) for k, v in wanted.items() if not same(v, flags.get(k))}
     if differ:
         fail("Prometheus runs with the chart's flags", f"differ (chart, running): {differ}")
     else:
