@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from generated import write_or_check
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CHART = REPO / "charts" / "keyport"
 RULES_TEMPLATE = "files/keyport.rules.yaml"
@@ -156,20 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 sys.stdout.write(rendered[name])
         return 0
 
-    stale = []
-    for path, text in compose_files().items():
-        rel = path.relative_to(REPO)
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(str(rel))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {rel}")
-    if stale:
-        print(f"stale (run `make rules`): {', '.join(stale)}", file=sys.stderr)
-        return 1
-    return 0
+    return write_or_check(compose_files(), check=args.check, command="make rules")
 
 
 if __name__ == "__main__":
