@@ -14,7 +14,7 @@ GENERATORS = {
     "generate-chart-schema": ("SCHEMA", ('"maximum": 1048576', '"maximum": 2097152'), "make chart-docs"),
     "generate-dashboard": ("OUTPUT", ('"schemaVersion": 39', '"schemaVersion": 38'), "make dashboard"),
     "generate-flag-table": ("README", ("| `--max-size` | `KEYPORT_MAX_SIZE` | 1024 |", "| `--max-size` | `KEYPORT_MAX_SIZE` | 2048 |"), "make docs"),
-    "render-alerting": ("DEPLOY_RULES", ("severity: critical", "severity: info"), "make rules"),
+    "render-alerting": ("DEPLOY_PROMETHEUS_TLS", ("scheme: https", "scheme: http"), "make rules"),
 }
 
 
