@@ -133,7 +133,7 @@ kind-down: ## Delete the kind cluster
 rules: venv ## Re-render deploy/prometheus/ (rules, prometheus.yml, prometheus-tls.yml) and deploy/alertmanager/alertmanager.yml from the chart's files/
 	$(VENV)/bin/python scripts/render-alerting.py
 
-docs: build ## Re-generate README.md's flag table from the flags' declarations (scripts/generate-flag-table.py)
+docs: build ## Re-generate README.md's flag table and the chart's files/server-env.yaml from the flags' declarations (scripts/generate-flag-table.py)
 	KEYPORT_BIN=$(BIN_DIR)/keyport $(PYTHON) scripts/generate-flag-table.py
 
 dashboard: venv ## Re-generate the Grafana dashboard charts/keyport/files/dashboards/keyport.json (scripts/generate-dashboard.py)

@@ -267,6 +267,26 @@ Cross-field checks the schema cannot express; each failure names the values invo
 {{- end }}
 
 {{/*
+The `server:` values as keyport's environment: files/server-env.yaml (generated from `keyport flags` by
+scripts/generate-flag-table.py) names each value's variable, in values.yaml's order. A server: value it
+does not name would be dropped silently, so it fails the render.
+*/}}
+{{- define "keyport.serverEnv" -}}
+{{- $entries := (.Files.Get "files/server-env.yaml" | fromYaml).server }}
+{{- $known := list }}
+{{- range $entries }}{{ $known = append $known .key }}{{ end }}
+{{- range $key, $_ := .Values.server }}
+{{- if not (has $key $known) }}
+{{- fail (printf "server.%s: files/server-env.yaml names no keyport flag for it; name the value after its flag and run `make docs` (scripts/generate-flag-table.py)" $key) }}
+{{- end }}
+{{- end }}
+{{- range $entries }}
+- name: {{ .env }}
+  value: {{ index $.Values.server .key | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
 OTEL_RESOURCE_ATTRIBUTES: the pod, namespace and node from the downward API (by $(VAR) reference to the
 env entries before it), then tracing.resourceAttributes in name order.
 */}}
