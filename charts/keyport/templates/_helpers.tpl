@@ -218,10 +218,6 @@ In-cluster address of the bundled Alertmanager, for Prometheus' alerting block.
 {{- end }}
 
 {{/*
-The Prometheus configuration. The scrape job is named `keyport` and keeps the pod labels
-`namespace` and `pod`: the rules file relies on both.
-*/}}
-{{/*
 TLS: the Secret keyport serves from, the scheme its clients use, and the name they verify.
 */}}
 {{- define "keyport.tls.secretName" -}}
@@ -245,80 +241,11 @@ volumeMounts:
 {{- end }}
 {{- end }}
 
+{{/*
+The Prometheus configuration (files/prometheus.yaml, shared with compose), rendered for this release.
+*/}}
 {{- define "keyport.prometheus.config" -}}
-global:
-  scrape_interval: {{ .Values.prometheus.scrapeInterval }}
-  scrape_timeout: {{ .Values.prometheus.scrapeTimeout }}
-  evaluation_interval: {{ .Values.prometheus.evaluationInterval }}
-  external_labels:
-    release: {{ .Release.Name | quote }}
-    namespace: {{ .Release.Namespace | quote }}
-rule_files:
-  - /etc/prometheus/rules/keyport.rules.yaml
-{{- if .Values.alertmanager.enabled }}
-alerting:
-  alertmanagers:
-    # The Alertmanager Service's ready endpoints: a stopped or unready Alertmanager drops out, so
-    # prometheus_notifications_alertmanagers_discovered (KeyportPrometheusNotConnectedToAlertmanager) sees it.
-    - kubernetes_sd_configs:
-        - role: endpoints
-          namespaces:
-            names:
-              - {{ .Release.Namespace | quote }}
-      relabel_configs:
-        - source_labels: [__meta_kubernetes_service_name, __meta_kubernetes_endpoint_port_name, __meta_kubernetes_endpoint_ready]
-          regex: {{ printf "%s;http;true" (include "keyport.alertmanager.fullname" .) | quote }}
-          action: keep
-{{- end }}
-scrape_configs:
-  - job_name: keyport
-    metrics_path: /metrics
-    scheme: {{ include "keyport.scheme" . }}
-    {{- if .Values.tls.enabled }}
-    # Pod IPs are scraped: the certificate is verified for the Service's name.
-    tls_config:
-      {{- if .Values.tls.caKey }}
-      ca_file: /etc/prometheus/keyport-tls/{{ .Values.tls.caKey }}
-      {{- end }}
-      server_name: {{ include "keyport.tls.serverName" . | quote }}
-    {{- end }}
-    kubernetes_sd_configs:
-      - role: pod
-        namespaces:
-          names:
-            - {{ .Release.Namespace | quote }}
-        selectors:
-          - role: pod
-            label: {{ printf "app.kubernetes.io/name=%s,app.kubernetes.io/instance=%s" (include "keyport.name" .) .Release.Name | quote }}
-    relabel_configs:
-      # Pod discovery lists every pod, ready or not: not-ready keyport pods are still scraped,
-      # which is what the readiness alert needs.
-      - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name, __meta_kubernetes_pod_label_app_kubernetes_io_instance]
-        regex: {{ printf "%s;%s" (include "keyport.name" .) .Release.Name | quote }}
-        action: keep
-      # The admin listener's container port: /metrics is not on the service port.
-      - source_labels: [__meta_kubernetes_pod_container_port_name]
-        regex: metrics
-        action: keep
-      - source_labels: [__meta_kubernetes_pod_phase]
-        regex: Succeeded|Failed
-        action: drop
-      - source_labels: [__meta_kubernetes_namespace]
-        target_label: namespace
-      - source_labels: [__meta_kubernetes_pod_name]
-        target_label: pod
-      - source_labels: [__meta_kubernetes_pod_node_name]
-        target_label: node
-  - job_name: prometheus
-    static_configs:
-      - targets:
-          - localhost:9090
-{{- if .Values.alertmanager.enabled }}
-  - job_name: alertmanager
-    static_configs:
-      - targets:
-          - {{ include "keyport.alertmanager.address" . | quote }}
-{{- end }}
+{{- tpl (.Files.Get "files/prometheus.yaml") (merge (dict "Environment" (dict "name" "kubernetes" "tls" .Values.tls.enabled)) .) }}
 {{- end }}
 
 {{/*
@@ -413,6 +340,26 @@ Cross-field checks the schema cannot express; each failure names the values invo
 {{- end }}
 {{- if and .Values.service.externalTrafficPolicy (eq .Values.service.type "ClusterIP") }}
 {{- fail "service.externalTrafficPolicy is set but service.type is ClusterIP; use NodePort or LoadBalancer" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The `server:` values as keyport's environment: files/server-env.yaml (generated from `keyport flags` by
+scripts/generate-flag-table.py) names each value's variable, in values.yaml's order. A server: value it
+does not name would be dropped silently, so it fails the render.
+*/}}
+{{- define "keyport.serverEnv" -}}
+{{- $entries := (.Files.Get "files/server-env.yaml" | fromYaml).server }}
+{{- $known := list }}
+{{- range $entries }}{{ $known = append $known .key }}{{ end }}
+{{- range $key, $_ := .Values.server }}
+{{- if not (has $key $known) }}
+{{- fail (printf "server.%s: files/server-env.yaml names no keyport flag for it; name the value after its flag and run `make docs` (scripts/generate-flag-table.py)" $key) }}
+{{- end }}
+{{- end }}
+{{- range $entries }}
+- name: {{ .env }}
+  value: {{ index $.Values.server .key | quote }}
 {{- end }}
 {{- end }}
 
