@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// Files that ship with keyport (the sample ports file, the OpenAPI description): in the source tree the
 /// binary was built from (`swift run`, `make run`, tests), or under /usr/share/keyport (container images).

@@ -6,11 +6,7 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// The HTTP/1 server as a `Service`: binds its listeners (admin and service), serves until graceful
 /// shutdown, then turns not-ready, keeps serving for the shutdown delay, drains the service listener
