@@ -26,6 +26,7 @@ let package = Package(
             name: "keyport",
             dependencies: [
                 "KeyportCore",
+                "SystemLibC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -36,6 +37,7 @@ let package = Package(
             dependencies: [
                 "KeyportPorts",
                 "CKeyportShims",
+                "SystemLibC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -54,14 +56,18 @@ let package = Package(
         ),
         // getrandom(2) and malloc_trim(3), which Glibc's Swift module does not export.
         .target(name: "CKeyportShims"),
-        // The ports parser and store depend on nothing but zlib, so they can be fuzzed and benchmarked alone.
-        .target(name: "KeyportPorts", dependencies: ["CZlib"]),
+        // The ports parser and store depend on nothing but zlib and the C library, so they can be fuzzed and
+        // benchmarked alone.
+        .target(name: "KeyportPorts", dependencies: ["CZlib", "SystemLibC"]),
+        // The platform's C library (Glibc, Musl or Darwin), imported in this one place and re-exported.
+        .target(name: "SystemLibC"),
         // zlib's inflate for gzip ports files (Sources/CZlib/shim.h says why the C library itself).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .testTarget(
             name: "KeyportCoreTests",
             dependencies: [
                 "KeyportCore",
+                "SystemLibC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

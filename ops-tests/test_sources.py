@@ -1,4 +1,5 @@
-"""Source checks: the Musl (static Linux SDK) branch of the code, which no build on this machine makes, and the\nREADME's flag table, generated from the flags' one declaration."""
+"""Source checks: the platform's C library is named in one module only (Sources/SystemLibC, whose Musl branch no
+build on this machine compiles), and the README's flag table is generated from the flags' one declaration."""
 from __future__ import annotations
 
 import re
@@ -8,54 +9,42 @@ import pytest
 import support
 
 REPO = Path(__file__).resolve().parent.parent
-CONDITION = re.compile(r"#(?:if|elseif)\s+canImport\((\w+)\)")
+PLATFORM_MODULE = REPO / "Sources" / "SystemLibC"
+# `canImport(Glibc)`, `import Musl`, `Darwin.read(`: what only the platform module may write.
+C_LIBRARY_NAME = re.compile(r"canImport\((?:Glibc|Musl|Darwin)\)|\bimport\s+(?:Glibc|Musl|Darwin)\b|\b(?:Glibc|Musl|Darwin)\.\w")
 
 
-def misplaced_c_library_calls(text: str) -> list[str]:
-    """`Glibc.x` / `Musl.x` outside a branch that only that C library's build compiles: `#if canImport(M)`,
-    or an `#else` after a branch for the other one (the Musl build has no module named Glibc, and the reverse)."""
-    other = {"Glibc": "Musl", "Musl": "Glibc"}
-    found = []
-    chains: list[list[str | None]] = []  # per open #if: the module each branch so far imports (None: other test)
-    in_else: list[bool] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        match = CONDITION.match(stripped)
-        if stripped.startswith("#if"):
-            chains.append([match.group(1) if match else None])
-            in_else.append(False)
-        elif stripped.startswith("#elseif"):
-            chains[-1].append(match.group(1) if match else None)
-        elif stripped.startswith("#else"):
-            in_else[-1] = True
-        elif stripped.startswith("#endif"):
-            chains.pop()
-            in_else.pop()
-        else:
-            for module in re.findall(r"\b(Glibc|Musl)\.\w", stripped):
-                allowed = any(
-                    chain[-1] == module if not is_else else module not in chain and other[module] in chain
-                    for chain, is_else in zip(chains, in_else)
-                )
-                if not allowed:
-                    found.append(f"{number}: {stripped}")
-    return found
+def c_library_mentions(text: str) -> list[str]:
+    """The lines that name a C library module (an import, a `canImport` test or a qualified call)."""
+    return [f"{number}: {line.strip()}" for number, line in enumerate(text.splitlines(), 1) if C_LIBRARY_NAME.search(line)]
 
 
-@pytest.mark.parametrize("path", sorted(str(p.relative_to(REPO)) for p in (REPO / "Sources").rglob("*.swift")))
-def test_c_library_calls_are_qualified_only_inside_their_own_branch(path):
-    assert misplaced_c_library_calls((REPO / path).read_text()) == []
+def swift_files_outside_the_platform_module() -> list[str]:
+    roots = [REPO / name for name in ("Sources", "Tests", "Benchmarks", "Fuzz")]
+    return sorted(
+        str(path.relative_to(REPO)) for root in roots for path in root.rglob("*.swift")
+        if PLATFORM_MODULE not in path.parents and ".build" not in path.parts
+    )
 
 
-def test_the_check_finds_a_misplaced_call():
-    bad = "#if canImport(Glibc)\nimport Glibc\n#elseif canImport(Musl)\nimport Musl\n#endif\nlet n = Glibc.write(1, p, 1)\n"
-    assert misplaced_c_library_calls(bad) == ["6: let n = Glibc.write(1, p, 1)"]
-    good = "#if canImport(Glibc)\nGlibc.write(1, p, 1)\n#elseif canImport(Musl)\nMusl.write(1, p, 1)\n#endif\n"
-    assert misplaced_c_library_calls(good) == []
-    darwin_first = "#if canImport(Darwin)\nDarwin.read()\n#elseif canImport(Musl)\nMusl.read()\n#else\nGlibc.read()\n#endif\n"
-    assert misplaced_c_library_calls(darwin_first) == []
-    assert misplaced_c_library_calls("#if canImport(Musl)\nGlibc.read()\n#endif\n") == ["2: Glibc.read()"]
-    assert misplaced_c_library_calls("#if canImport(Glibc)\nx()\n#else\nGlibc.read()\n#endif\n") == ["4: Glibc.read()"]
+@pytest.mark.parametrize("path", swift_files_outside_the_platform_module())
+def test_only_the_platform_module_names_the_c_library(path):
+    """Every other file writes `import SystemLibC` (and `SystemLibC.read(...)` where a method shadows the call),
+    so the Musl branch of the static Linux SDK is written once, beside the Glibc one."""
+    assert c_library_mentions((REPO / path).read_text()) == [], "import SystemLibC instead"
+
+
+def test_the_check_finds_a_c_library_named_outside_the_platform_module(tmp_path):
+    source = REPO / "Sources" / "KeyportPorts" / "ByteSource.swift"
+    assert c_library_mentions(source.read_text()) == []
+    planted = tmp_path / source.name
+    planted.write_text(source.read_text() + "let n = Glibc.write(1, p, 1)\n")
+    assert c_library_mentions(planted.read_text()) == [f"{len(planted.read_text().splitlines())}: let n = Glibc.write(1, p, 1)"]
+    block = "#if canImport(Glibc)\nimport Glibc\n#elseif canImport(Musl)\nimport Musl\n#endif\n"
+    assert c_library_mentions(block) == ["1: #if canImport(Glibc)", "2: import Glibc", "3: #elseif canImport(Musl)", "4: import Musl"]
+    assert c_library_mentions("_ = Darwin.close(fd)\n") == ["1: _ = Darwin.close(fd)"]
+    assert c_library_mentions("import SystemLibC\n_ = SystemLibC.close(fd)\n// Glibc's Swift module lacks getrandom\n") == []
+    assert c_library_mentions((PLATFORM_MODULE / "SystemLibC.swift").read_text()) != [], "the platform module is where they are named"
 
 
 def flag_table_generator():

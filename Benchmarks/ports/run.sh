@@ -26,7 +26,12 @@ PY
   chmod +x "$gowork/go/bin/"* "$gowork/go/pkg/tool/"*/* 2>/dev/null || true
 fi
 echo "building keyport's ports-bench (swiftc -O -wmo) and the Go reference..." >&2
-swiftc -O -wmo -parse-as-library -I "$root/Sources/CZlib" -lz "$root"/Sources/KeyportPorts/*.swift "$here/swift/main.swift" -o "$work/ports-bench"
+# SystemLibC (the platform's C library, re-exported) has no code of its own: its module interface is all the
+# parser's sources need.
+swiftc -emit-module -parse-as-library -module-name SystemLibC -emit-module-path "$work/SystemLibC.swiftmodule" \
+    "$root/Sources/SystemLibC/SystemLibC.swift"
+swiftc -O -wmo -parse-as-library -package-name keyport -I "$root/Sources/CZlib" -I "$work" -lz \
+    "$root"/Sources/KeyportPorts/*.swift "$here/swift/main.swift" -o "$work/ports-bench"
 (export GOROOT="$gowork/go" PATH="$gowork/go/bin:$PATH" GO111MODULE=off GOTOOLCHAIN=local \
         GOPATH="$work/gopath" GOCACHE="$work/gocache" GOFLAGS=
  cd "$here/go" && go build -o "$work/ports-go" main.go)

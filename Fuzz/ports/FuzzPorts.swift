@@ -1,6 +1,6 @@
 // libFuzzer entry for the ports parser, compiled together with Sources/KeyportPorts (see run.sh).
 // Checks, for any input: no crash or hang; the same outcome whatever the chunking (the first byte picks a
-// chunk size); errors point inside the input; parsed records written as JSON parse back to themselves.
+// chunk size); errors point inside the input; parsed records, written as JSON by the server's writer, parse back to themselves.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPorts(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -10,19 +10,20 @@ public func fuzzPorts(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let split = outcome(input, chunkSize: chunk)
     switch (whole, split) {
     case (.success(let a), .success(let b)):
-        precondition(a == b, "chunk size \(chunk) changed the records")
+        precondition(records(a) == records(b), "chunk size \(chunk) changed the records")
+        // Every record as the server writes it (`/ports`), keyed by its id, parses back to the same records.
         var out: [UInt8] = Array("{".utf8)
-        for (i, record) in a.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            PortsJSON.appendString(record.id, into: &out)
+        for position in 0..<a.count {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            PortsJSON.appendString(a.id(at: position), into: &out)
             out.append(UInt8(ascii: ":"))
-            PortsJSON.appendRecord(record, into: &out)
+            PortsJSON.appendStoredRecord(at: position, of: a.tables, into: &out)
         }
         out.append(UInt8(ascii: "}"))
         guard case .success(let again) = outcome(out, chunkSize: 64 * 1024) else {
             preconditionFailure("written JSON does not parse: \(String(decoding: out, as: UTF8.self))")
         }
-        precondition(again == a, "written JSON parses to other records")
+        precondition(records(again) == records(a), "written JSON parses to other records")
     case (.failure(let a), .failure(let b)):
         precondition(a == b, "chunk size \(chunk) changed the error: \(a) vs \(b)")
         if let offset = a.offset { precondition(offset >= 0 && offset <= size, "offset \(offset) outside the input") }
@@ -34,14 +35,17 @@ public func fuzzPorts(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 private enum Outcome {
-    case success([PortRecord])
+    case success(PortsSnapshot)
     case failure(PortsLoadError)
+}
+
+private func records(_ snapshot: PortsSnapshot) -> [PortRecord] {
+    (0..<snapshot.count).map { snapshot.record(at: $0) }
 }
 
 private func outcome(_ input: [UInt8], chunkSize: Int) -> Outcome {
     do throws(PortsLoadError) {
-        let snapshot = try PortsParser.parse(input, sourceName: "fuzz", options: PortsParseOptions(chunkSize: chunkSize))
-        return .success((0..<snapshot.count).map { snapshot.record(at: $0) })
+        return .success(try PortsParser.parse(input, sourceName: "fuzz", options: PortsParseOptions(chunkSize: chunkSize)))
     } catch {
         return .failure(error)
     }

@@ -1,13 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// Files that ship with keyport (the sample ports file, the OpenAPI description): in the source tree the
 /// binary was built from (`swift run`, `make run`, tests), or under /usr/share/keyport (container images).
 /// They are not SwiftPM resources: a target with resources gets a generated `Bundle.module` accessor,
-/// which alone linked Foundation and ICU (about 40 MB of libraries, and resident memory) into the server.
+/// which alone would link Foundation and ICU (about 40 MB of libraries, and resident memory) into the server.
 public enum BundledFiles {
     public static let samplePorts = "sample-ports.json"
     public static let openAPI = "openapi.yaml"

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemLibC
 
 /// Where the parser's bytes come from: it asks for at most one buffer's worth at a time.
 protocol ByteSource {
@@ -55,24 +49,18 @@ struct FileSource: ByteSource {
         }
         var info = stat()
         if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
-            closeDescriptor(fd)
+            _ = SystemLibC.close(fd)
             throw PortsLoadError(kind: .io, source: path, offset: nil, message: "cannot read: is a directory, expected a JSON file")
         }
         self.descriptor = fd
     }
 
     /// Closes the file; called with `defer` by the owner.
-    func close() { closeDescriptor(descriptor) }
+    func close() { _ = SystemLibC.close(descriptor) }
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(PortsLoadError) -> Int {
         while true {
-            #if canImport(Darwin)
-            let n = Darwin.read(descriptor, buffer.baseAddress, buffer.count)
-            #elseif canImport(Musl)
-            let n = Musl.read(descriptor, buffer.baseAddress, buffer.count)
-            #else
-            let n = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
-            #endif
+            let n = SystemLibC.read(descriptor, buffer.baseAddress, buffer.count)
             if n >= 0 {
                 position += n
                 return n
@@ -85,14 +73,4 @@ struct FileSource: ByteSource {
     static func errnoText() -> String {
         String(cString: strerror(errno))
     }
-}
-
-private func closeDescriptor(_ descriptor: Int32) {
-    #if canImport(Darwin)
-    _ = Darwin.close(descriptor)
-    #elseif canImport(Musl)
-    _ = Musl.close(descriptor)
-    #else
-    _ = Glibc.close(descriptor)
-    #endif
 }

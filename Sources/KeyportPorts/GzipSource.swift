@@ -1,12 +1,5 @@
 import CZlib
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemLibC
 
 /// A gzip file inflated as it is read (zlib, `inflate` with gzip header handling): the parser sees the JSON,
 /// and memory is zlib's 32 KiB window plus one input buffer, whatever the file's size. Concatenated gzip

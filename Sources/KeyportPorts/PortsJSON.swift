@@ -1,46 +1,6 @@
 /// JSON output of records and pages, appended to a byte buffer: strings keep their UTF-8 as is (only `"`, `\`
 /// and control characters are escaped), coordinates keep the file's number text, absent fields are omitted.
 public enum PortsJSON {
-    /// `{"id":…,"name":…,"city":…,"country":…,"alias":[…],"regions":[…],"coordinates":[lon,lat],"province":…,
-    /// "timezone":…,"unlocs":[…],"code":…}`
-    public static func appendRecord(_ record: PortRecord, into out: inout [UInt8]) {
-        func field(_ name: StaticString, _ value: String) {
-            appendKey(name, into: &out)
-            appendString(value, into: &out)
-        }
-        func list(_ name: StaticString, _ values: [String]) {
-            appendKey(name, into: &out)
-            out.append(UInt8(ascii: "["))
-            for (i, value) in values.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                appendString(value, into: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        }
-        out.append(UInt8(ascii: "{"))
-        appendRaw("\"id\":", into: &out)
-        appendString(record.id, into: &out)
-        field("name", record.name)
-        field("city", record.city)
-        field("country", record.country)
-        list("alias", record.alias)
-        list("regions", record.regions)
-        if let coordinates = record.coordinates {
-            appendKey("coordinates", into: &out)
-            out.append(UInt8(ascii: "["))
-            for (i, number) in coordinates.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: number.utf8)
-            }
-            out.append(UInt8(ascii: "]"))
-        }
-        if let province = record.province { field("province", province) }
-        if let timezone = record.timezone { field("timezone", timezone) }
-        list("unlocs", record.unlocs)
-        if let code = record.code { field("code", code) }
-        out.append(UInt8(ascii: "}"))
-    }
-
     /// `{"ports":[record,…],"next":"ID"|null}`, written straight from the snapshot's storage.
     public static func appendPage(_ page: PortsPage, into out: inout [UInt8]) {
         appendRaw("{\"ports\":[", into: &out)

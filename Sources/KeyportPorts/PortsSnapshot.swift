@@ -25,9 +25,8 @@ public struct PortsSnapshot: Sendable {
         position(of: id).map { tables.record(at: $0) }
     }
 
-    /// Appends the JSON of `record(id:)` (as `PortsJSON.appendRecord` writes it) straight from the stored
-    /// bytes, without making the record's strings and arrays; `false`, and nothing appended, when no
-    /// record has or lists `id`.
+    /// Appends the JSON of `record(id:)` straight from the stored bytes, without making the record's strings
+    /// and arrays; `false`, and nothing appended, when no record has or lists `id`.
     public func appendJSON(ofID id: String, into out: inout [UInt8]) -> Bool {
         guard let position = position(of: id) else { return false }
         PortsJSON.appendStoredRecord(at: position, of: tables, into: &out)

@@ -28,6 +28,8 @@ extension StreamParser {
 
     var quotedID: String { Self.quoted(id.bufferPointer) }
     var quotedKey: String { Self.quoted(key.bufferPointer) }
+    /// Where `skipValue` is, for its messages: `field "x" of record "AEAJM"`, or `member "x"` of a flat object.
+    var skippedValuePlace: String { idIsKnown ? "field \(quotedKey) of record \(quotedID)" : "member \(quotedKey)" }
 
     /// A JSON-quoted excerpt for messages (long names are cut).
     static func quoted(_ bytes: UnsafeBufferPointer<UInt8>) -> String {

@@ -221,7 +221,7 @@ extension StreamParser {
             switch state {
             case .value:
                 guard let c = try peekSignificant() else {
-                    throw fail(.syntax, at: offset, expected("a value in field \(quotedKey) of record \(quotedID)", found: nil))
+                    throw fail(.syntax, at: offset, expected("a value in \(skippedValuePlace)", found: nil))
                 }
                 switch c {
                 case ASCII.quote:
@@ -251,17 +251,17 @@ extension StreamParser {
                         state = .key
                     }
                 default:
-                    throw fail(.syntax, at: offset, expected("a value in field \(quotedKey) of record \(quotedID)", found: c))
+                    throw fail(.syntax, at: offset, expected("a value in \(skippedValuePlace)", found: c))
                 }
             case .key:
                 let c = try peekSignificant()
                 guard c == ASCII.quote else {
-                    throw fail(.syntax, at: offset, expected("a string key in an object in field \(quotedKey) of record \(quotedID)", found: c))
+                    throw fail(.syntax, at: offset, expected("a string key in an object in \(skippedValuePlace)", found: c))
                 }
                 try readString(.discard)
                 let colon = try peekSignificant()
                 guard colon == ASCII.colon else {
-                    throw fail(.syntax, at: offset, expected("':' after an object key in field \(quotedKey) of record \(quotedID)", found: colon))
+                    throw fail(.syntax, at: offset, expected("':' after an object key in \(skippedValuePlace)", found: colon))
                 }
                 pos += 1
                 state = .value
@@ -269,8 +269,8 @@ extension StreamParser {
                 if nesting.isEmpty { return }
                 let inObject = nesting.topIsObject
                 let another = try commaOrClose(inObject ? ASCII.closeBrace : ASCII.closeBracket) {
-                    inObject ? "',' or '}' in an object in field \($0.quotedKey) of record \($0.quotedID)"
-                        : "',' or ']' in an array in field \($0.quotedKey) of record \($0.quotedID)"
+                    inObject ? "',' or '}' in an object in \($0.skippedValuePlace)"
+                        : "',' or ']' in an array in \($0.skippedValuePlace)"
                 }
                 if another {
                     state = inObject ? .key : .value

@@ -2,11 +2,7 @@ import KeyportCore
 import KeyportPorts
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// A long job's progress on standard error: on a terminal one line redrawn in place, otherwise (an init
 /// container's log) one line every `PortsLoadProgressText.logInterval`.

@@ -38,20 +38,19 @@ import Testing
         }
     }
 
+    /// The memory it holds shows in `process_resident_memory_bytes` (`ServerTests.ballastHoldsResidentMemory`).
     @Test func theBallastIsFilledOffTheEventLoop() async throws {
-        let (application, handler) = try ballastHandler()
+        let (_, handler) = try ballastHandler()
         let context = RouteContext(parameter: "", eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         guard case .later(let future) = try handler(request(bytes: 1 << 20), context) else {
             Issue.record("the ballast was allocated on the event loop (an immediate reply)")
             return
         }
         #expect(try await future.get().status == .noContent)
-        #expect(application.faults.ballastBytes == 1 << 20)
         guard case .later(let freed) = try handler(request(bytes: 0), context) else {
             Issue.record("freeing the ballast answered on the event loop")
             return
         }
         #expect(try await freed.get().status == .noContent)
-        #expect(application.faults.ballastBytes == 0)
     }
 }

@@ -2,9 +2,7 @@ import Foundation
 @testable import KeyportCore
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemLibC
 
 /// The two listeners: which endpoint answers where, the admin port's flags, and the shutdown order.
 @Suite struct ListenerTests {
@@ -220,5 +218,5 @@ struct ListeningSocket {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    func close() { Glibc.close(fd) }
+    func close() { SystemLibC.close(fd) }
 }

@@ -43,10 +43,10 @@ import Testing
 
     @Test func requestsAreCountedByTemplateMethodAndCode() throws {
         let metrics = KeyportMetrics(maxKeySize: 1024)
-        metrics.recordRequest(method: .GET, route: "/key/{length}", status: .ok, duration: .milliseconds(2))
-        metrics.recordRequest(method: .GET, route: "/key/{length}", status: .ok, duration: .milliseconds(30))
-        metrics.recordRequest(method: .GET, route: "/key/{length}", status: .badRequest, duration: .microseconds(100))
-        metrics.recordRequest(method: .RAW(value: "BREW"), route: "unmatched", status: .notFound, duration: .zero)
+        metrics.requestHandles(method: .GET, route: "/key/{length}", status: .ok).record(duration: .milliseconds(2))
+        metrics.requestHandles(method: .GET, route: "/key/{length}", status: .ok).record(duration: .milliseconds(30))
+        metrics.requestHandles(method: .GET, route: "/key/{length}", status: .badRequest).record(duration: .microseconds(100))
+        metrics.requestHandles(method: .RAW(value: "BREW"), route: "unmatched", status: .notFound).record(duration: .zero)
         let text = try MetricsText(String(decoding: metrics.exposition(), as: UTF8.self))
         #expect(text.value("http_requests_total", ["method": "GET", "route": "/key/{length}", "code": "200"]) == 2)
         #expect(text.value("http_requests_total", ["method": "GET", "route": "/key/{length}", "code": "400"]) == 1)
@@ -58,7 +58,7 @@ import Testing
 
     @Test func everyMetricHasHelpAndType() throws {
         let metrics = KeyportMetrics(maxKeySize: 1024)
-        metrics.recordRequest(method: .GET, route: "/health", status: .ok, duration: .zero)
+        metrics.requestHandles(method: .GET, route: "/health", status: .ok).record(duration: .zero)
         let text = try MetricsText(String(decoding: metrics.exposition(), as: UTF8.self))
         let families = Set(text.samples.map { text.family(of: $0) })
         for family in families {

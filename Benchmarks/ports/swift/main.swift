@@ -1,10 +1,6 @@
 // ports-bench: loads a ports file with keyport's streaming parser into a PortsSnapshot, the same work the
 // server does at start-up and on every reload. Compiled together with Sources/KeyportPorts by run.sh.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemLibC
 
 @main
 struct PortsBench {

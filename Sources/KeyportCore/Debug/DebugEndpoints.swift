@@ -1,3 +1,4 @@
+import KeyportPorts
 import NIOCore
 import NIOPosix
 
@@ -81,10 +82,11 @@ public struct DebugEndpoints: Sendable {
         guard let buffer = request.body, buffer.readableBytes > 0 else {
             throw HTTPError(.badRequest, "missing JSON body, e.g. \(example)")
         }
-        do {
+        do throws(PortsLoadError) {
             return try DebugJSONBody(buffer.readableBytesView)
         } catch {
-            throw invalid(example)
+            let place = error.offset.map { "byte \($0): " } ?? ""
+            throw HTTPError(.badRequest, "invalid JSON body: \(place)\(error.message); expected an object like \(example)")
         }
     }
 

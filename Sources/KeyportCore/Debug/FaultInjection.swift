@@ -18,7 +18,6 @@ public final class FaultInjection: Sendable {
     public init() {}
 
     public var errorRate: Double { state.withLock { $0.errorRate } }
-    public var ballastBytes: Int { state.withLock { $0.ballast.count } }
     /// The delay added to every `/key` and `/ports` response; zero when none is injected.
     public var responseDelay: TimeAmount { .milliseconds(Int64(delay.load(ordering: .relaxed))) }
 

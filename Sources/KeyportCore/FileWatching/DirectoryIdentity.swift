@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// What identifies one version of a directory's contents: the `FileIdentity` of every visible entry
 /// (symlinks followed). A Kubernetes ConfigMap or Secret volume update swaps its `..data` symlink, so

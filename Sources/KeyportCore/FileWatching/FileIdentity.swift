@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// What identifies one version of a file: device, inode, size and mtime. `stat` follows symlinks, so a
 /// Kubernetes ConfigMap or Secret's `..data` symlink swap shows up as a new inode.

@@ -1,13 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CKeyportShims
 import KeyportPorts
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SystemLibC
 
 /// `GET /key/{length}[?encoding=hex|base64]`: `length` bytes from the OS CSPRNG (getrandom(2)).
 public struct KeyEndpoint: Sendable {

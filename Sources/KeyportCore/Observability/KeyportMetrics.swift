@@ -109,11 +109,6 @@ public final class KeyportMetrics: Sendable {
             histogram: durationHistogram(methodLabel: methodLabel, route: route))
     }
 
-    /// Counts one answered request and its duration.
-    public func recordRequest(method: HTTPMethod, route: String, status: HTTPResponseStatus, duration: Duration) {
-        requestHandles(method: method, route: route, status: status).record(duration: duration)
-    }
-
     /// Counts a request the HTTP layer refused before any route saw it (parse errors, 408, 413); it has
     /// no meaningful duration, so it is not put in the latency histogram.
     public func recordRejectedRequest(status: HTTPResponseStatus) {

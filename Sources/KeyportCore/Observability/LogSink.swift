@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// Where log lines go. Each line is written with one write(2), so lines from several threads never interleave.
 public struct LogSink: Sendable {
@@ -21,7 +17,7 @@ public struct LogSink: Sendable {
         line.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = SystemLibC.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return
@@ -30,13 +26,4 @@ public struct LogSink: Sendable {
             }
         }
     }
-}
-
-/// write(2) from this platform's C library, by module name because `LogSink.write` hides the global one.
-private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(fd, bytes, count)
-    #elseif canImport(Musl)
-    Musl.write(fd, bytes, count)
-    #endif
 }

@@ -1,10 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Prometheus
 import Synchronization
+import SystemLibC
 
 /// The standard `process_*` family and `keyport_memory_limit_bytes`, sampled from /proc and the
 /// cgroup files each time metrics are collected.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// Reads small files (procfs, cgroupfs, bundled documents) whole.
 enum SmallFile {
@@ -17,20 +13,11 @@ enum SmallFile {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while bytes.count < limit {
-            let count = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { SystemLibC.read(fd, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { break }
             bytes.append(contentsOf: chunk[..<count])
         }
         return bytes
     }
-}
-
-/// read(2) from this platform's C library, by module name because `SmallFile.read` hides the global one.
-private func systemRead(_ fd: Int32, _ bytes: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.read(fd, bytes, count)
-    #elseif canImport(Musl)
-    Musl.read(fd, bytes, count)
-    #endif
 }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// Wall-clock time for log lines, formatted without Foundation.
 public enum WallClock {

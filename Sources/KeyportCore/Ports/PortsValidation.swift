@@ -1,11 +1,7 @@
 import CKeyportShims
 import KeyportPorts
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// `keyport ports validate`: the server's own loader run on a file without serving it, measuring what the
 /// data costs in memory on this machine so a pod can be sized from it.

@@ -6,11 +6,7 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// The HTTP/1 server as a `Service`: binds its listeners (admin and service), serves until graceful
 /// shutdown, then turns not-ready, keeps serving for the shutdown delay, drains the service listener
@@ -37,8 +33,8 @@ public final class HTTPServer: Service, Sendable {
     private let readiness: Readiness
     private let group: any EventLoopGroup
     private let logger: Logger
-    /// Each listener's bind outcome, and the promise made when its address is asked before it: a promise
-    /// made in `init` leaked (NIO's check trips) for a server that was made and never run.
+    /// Each listener's bind outcome, and the promise for an address asked for before the bind. The promise is
+    /// made on demand, never in `init`: NIO traps a promise dropped uncompleted, as a server never run would.
     private struct Binding {
         var waiting: EventLoopPromise<SocketAddress>?
         var result: Result<SocketAddress, any Error>?
@@ -225,8 +221,8 @@ public final class HTTPServer: Service, Sendable {
         let tracer = self.tracer
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
-            // NIO accepts 4 connections per wake-up by default: with thousands of busy connections on the
-            // loop, a burst of new ones (health probes among them) then waited seconds to be accepted.
+            // More than NIO's default of 4 accepts per wake-up: with thousands of busy connections on the
+            // loop, a burst of new ones (health probes among them) must not wait seconds to be accepted.
             .serverChannelOption(.maxMessagesPerRead, value: Self.acceptsPerWakeup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in

@@ -9,7 +9,8 @@ extension Response {
         var keepAlive: Bool
         /// `HEAD` answers with the length of the body it does not send.
         var omitsBody: Bool
-        /// A response to `CONNECT` has neither body nor length: NIO's encoder sent it that way.
+        /// A response to `CONNECT` has neither body nor length and ends with the connection: framing by close
+        /// reads the same to every client and proxy, whether or not it took the answer for a tunnel.
         var omitsLength: Bool
     }
 

@@ -1,10 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import KeyportPorts
 import NIOSSL
+import SystemLibC
 
 /// One loaded, validated certificate chain and key as a ready `NIOSSLContext`, with what the metrics
 /// and logs say about the leaf certificate.

@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemLibC
 
 /// A deliberately small blocking HTTP/1.1 client over a POSIX socket, so tests can send exactly the
 /// bytes they want (odd methods, HEAD, broken requests) and read exactly what came back.
@@ -54,15 +52,15 @@ struct TestHTTPClient {
         }
         guard result == 0 else {
             let error = errno
-            Glibc.close(fd)
+            SystemLibC.close(fd)
             throw ClientError.connect(error)
         }
     }
 
-    func close() { Glibc.close(fd) }
+    func close() { SystemLibC.close(fd) }
 
     func send(_ bytes: [UInt8]) {
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        _ = bytes.withUnsafeBytes { SystemLibC.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
     /// Sends one request and reads one response on this connection.

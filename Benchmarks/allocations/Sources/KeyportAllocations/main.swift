@@ -5,9 +5,6 @@ import MallocInterposerSwift
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
-#if canImport(Glibc)
-import Glibc
-#endif
 
 // Requests go through the server's own per-connection pipeline (decoder, connection handler, router,
 // endpoints, metrics) on an EmbeddedChannel, and the interposer counts every malloc while they run.
@@ -103,7 +100,7 @@ func nanosecondsPerRequest(_ target: String, bare: Bool = false) throws -> Doubl
 }
 
 // Alternating rounds; the bare handler is the floor, so a rise in keyport's ratio is keyport's own cost.
-if getenv("KEYPORT_TIMING") != nil {
+if ProcessEnvironment.value("KEYPORT_TIMING") != nil {
     for round in 1...5 {
         let bare = try nanosecondsPerRequest("/key/32", bare: true)
         let keyport = try nanosecondsPerRequest("/key/32", bare: false)
