@@ -347,7 +347,7 @@ def test_stack_starts_healthy_with_the_rules_loaded(stack: Stack) -> None:
         "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing", "KeyportErrorBudgetBurn",
         "KeyportLatencyBudgetBurn", "Watchdog",
         # Loaded but quiet here: this stack's keyport serves plain HTTP, so it has no certificate expiry
-        # gauge (test_chart.py fires it live against keyport over HTTPS).
+        # gauge (test_chart_runtime.py fires it live against keyport over HTTPS).
         "KeyportCertificateExpiringSoon",
         # Loaded, and quiet: this stack does not scrape Prometheus or Alertmanager themselves
         # (test_monitoring_live.py fires them on the chart's rendered configuration).
@@ -590,7 +590,7 @@ def test_dashboard_queries_return_live_data(stack: Stack) -> None:
                     empty_by_nature.append(f"{panel['title']} (healthy now; data while {alert} fired)")
                 elif panel["title"] in TLS_PANELS:
                     assert not has_data(result), f"{key}: TLS data from a plain-HTTP keyport? {result}"
-                    empty_by_nature.append(f"{panel['title']} (plain HTTP here; test_chart.py checks it over HTTPS)")
+                    empty_by_nature.append(f"{panel['title']} (plain HTTP here; test_chart_runtime.py checks it over HTTPS)")
                 elif key in NEED_A_MEMORY_LIMIT and not has_limit:
                     assert not has_data(result), f"{key}: data without a memory limit? {result}"
                     empty_by_nature.append(f"{panel['title']} {target['refId']} (no cgroup memory limit here)")
