@@ -16,10 +16,10 @@ import pytest
 import yaml
 from helm_python import HelmValuesError
 
-from support import tool
+from support import require_tool
 from support.chart import (
     AM, CHART_DIR, FULLNAME, KUBE_VERSIONS, NAMESPACE, PROM, Rendered, annotations, container,
-    keyport_job, prometheus_config, render, require, write_prometheus_files,
+    keyport_job, prometheus_config, render, write_prometheus_files,
 )
 
 
@@ -91,7 +91,7 @@ def test_prometheus_retention_and_storage():
 @pytest.mark.parametrize("scenario", ["default", "production", "configmap-data", "tls-cert-manager",
                                       "tls-existing-secret"])
 def test_promtool_accepts_the_rendered_config_and_rules(rendered_scenarios, scenario, tmp_path):
-    promtool = require(tool("promtool"), "promtool (Debian package prometheus)")
+    promtool = require_tool("promtool", "scripts/install-test-deps.sh (Debian package prometheus)")
     targets = tmp_path / "targets.json"
     targets.write_text("[]")
     path = write_prometheus_files(rendered_scenarios[scenario], tmp_path, targets, live=False)
@@ -102,7 +102,7 @@ def test_promtool_accepts_the_rendered_config_and_rules(rendered_scenarios, scen
 
 def test_promtool_accepts_the_prometheusrule_groups(rendered_scenarios, tmp_path):
     """The operator's PrometheusRule holds the very groups of the bundled rules file."""
-    promtool = require(tool("promtool"), "promtool (Debian package prometheus)")
+    promtool = require_tool("promtool", "scripts/install-test-deps.sh (Debian package prometheus)")
     rule = rendered_scenarios["operator"].get("PrometheusRule", FULLNAME)
     bundled = yaml.safe_load(rendered_scenarios["default"].get("ConfigMap", f"{PROM}-rules")["data"]["keyport.rules.yaml"])
     assert rule["spec"]["groups"] == bundled["groups"] and bundled["groups"]
@@ -199,7 +199,7 @@ def test_alertmanager_mounts_config_and_secrets(default):
      "alerts": {"routing": {"slack": {"enabled": True, "channel": "#keyport"}}}},
 ], ids=["default", "pagerduty", "slack"])
 def test_amtool_accepts_the_rendered_config(values, tmp_path):
-    amtool = require(tool("amtool"), "amtool (Debian package prometheus-alertmanager)")
+    amtool = require_tool("amtool", "scripts/install-test-deps.sh (Debian package prometheus-alertmanager)")
     path = write_alertmanager_files(render(values), tmp_path)
     proc = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr

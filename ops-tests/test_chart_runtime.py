@@ -16,15 +16,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from support import dashboard, free_port, keyport_bin, tool
+from support import dashboard, free_port, keyport_bin, require_keyport, require_tool
 from support.chart import (
     FULLNAME, NAMESPACE, PROM, Rendered, SCENARIOS, SERVICE_NAME, container, deep_merge, env_of,
-    keyport_deployment, render, require, write_prometheus_files,
+    keyport_deployment, render, write_prometheus_files,
 )
+from support.process import Process
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -33,20 +33,6 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except (OSError, urllib.error.URLError, ValueError) as err:
-            last = err
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 # --- Prometheus ---------------------------------------------------------------------------------
@@ -58,7 +44,7 @@ def test_real_prometheus_applies_the_scrape_job_to_pod_targets(tmp_path):
     containers' ports and the bundled Prometheus itself must not. When the keyport binary is
     built, one target is a real keyport started with the chart's environment and must be up.
     """
-    prometheus = require(tool("prometheus"), "prometheus (Debian package prometheus)")
+    prometheus = require_tool("prometheus", "scripts/install-test-deps.sh (Debian package prometheus)")
     r = render({"prometheus": {"scrapeInterval": "1s", "scrapeTimeout": "1s", "evaluationInterval": "1s"}})
     tpl = keyport_deployment(r)["spec"]["template"]
     port_name = "metrics"  # the container port Prometheus must scrape: the admin listener
@@ -92,9 +78,8 @@ def test_real_prometheus_applies_the_scrape_job_to_pod_targets(tmp_path):
     targets.write_text(json.dumps([{"targets": [g.pop("__address__")], "labels": g} for g in groups]))
     config = write_prometheus_files(r, tmp_path, targets, live=True)
     port = free_port()
-    proc = subprocess.Popen([prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                             f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"))
+    proc = Process.in_directory("prometheus", [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                                               f"--web.listen-address=127.0.0.1:{port}"], tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
 
@@ -103,7 +88,7 @@ def test_real_prometheus_applies_the_scrape_job_to_pod_targets(tmp_path):
             data = json.loads(body)["data"] if status == 200 else {}
             return data if len(data.get("activeTargets", [])) >= 2 else None
 
-        data = wait_for(active, 30, "Prometheus to load the file_sd targets")
+        data = proc.wait(active, 30, "Prometheus to load the file_sd targets", interval=0.2)
         pods = {t["labels"]["pod"]: t["labels"] for t in data["activeTargets"]}
         assert set(pods) == {"keyport-ready", "keyport-not-ready"}
         for labels in pods.values():
@@ -122,23 +107,25 @@ def test_real_prometheus_applies_the_scrape_job_to_pod_targets(tmp_path):
                 _, body = http_get(f"{base}/api/v1/query?query={urllib.parse.quote(query)}")
                 return json.loads(body)["data"]["result"]
             target = f'job="keyport",namespace="{NAMESPACE}",pod="keyport-ready"'
-            (up,) = wait_for(lambda: series(f"up{{{target}}}"), 20, "the real keyport to be scraped")
+            (up,) = proc.wait(lambda: series(f"up{{{target}}}"), 20, "the real keyport to be scraped", interval=0.2)
             assert up["value"][1] == "1"
             # keyport's own series carry the labels the rules aggregate by.
-            (ready,) = wait_for(lambda: series(f"keyport_ready{{{target}}}"), 10, "keyport_ready from keyport")
+            (ready,) = proc.wait(lambda: series(f"keyport_ready{{{target}}}"), 10, "keyport_ready from keyport", interval=0.2)
             assert ready["metric"]["node"] == "node-a" and ready["value"][1] in ("0", "1")
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        proc.stop()
         if keyport:
             keyport.stop()
 
 
 # --- keyport itself, with the chart's environment -----------------------------------------------
 
-class RunningKeyport:
-    def __init__(self, proc: subprocess.Popen, port: int, log: Path, admin_port: int = 0):
-        self.proc, self.port, self.log, self.admin_port = proc, port, log, admin_port
+class RunningKeyport(Process):
+    """keyport started with a rendered Deployment's environment (and nothing else from this process')."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, log: Path, admin_port: int = 0):
+        super().__init__(argv, name="keyport", log=log, env=env, inherit_env=False)
+        self.port, self.admin_port = port, admin_port
 
     @property
     def admin_base(self) -> str:
@@ -147,11 +134,6 @@ class RunningKeyport:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
 
 
 def kubelet_configmap_dir(root: Path, files: dict[str, str], generation: int) -> None:
@@ -181,21 +163,21 @@ def start_keyport_from_chart(r: Rendered, tmp: Path) -> RunningKeyport:
         local = tmp / mount["name"]
         env["KEYPORT_PORTS_FILE"] = env["KEYPORT_PORTS_FILE"].replace(mount["mountPath"], str(local))
     log = tmp / "keyport.log"
-    proc = subprocess.Popen([keyport_bin(), *c.get("args", [])], env={"PATH": os.environ.get("PATH", ""), **env},
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
-    running = RunningKeyport(proc, port, log, admin_port)
+    running = RunningKeyport([keyport_bin(), *c.get("args", [])], {"PATH": os.environ.get("PATH", ""), **env}, port, log,
+                             admin_port)
     try:
         startup = c["startupProbe"]["httpGet"]["path"]
         assert c["startupProbe"]["httpGet"]["port"] == "metrics"
-        wait_for(lambda: http_get(running.admin_base + startup)[0] == 200, 20, f"keyport {startup}")
-    except AssertionError:
+        running.wait(lambda: http_get(running.admin_base + startup)[0] == 200, 20,
+                     f"keyport {startup} with the chart's environment", interval=0.2)
+    except BaseException:
         running.stop()
-        raise AssertionError(f"keyport did not start with the chart's environment: {log.read_text()[-2000:]}")
+        raise
     return running
 
 
 def test_keyport_runs_with_the_chart_environment_and_reloads_configmap_updates(tmp_path):
-    require(keyport_bin(), "the keyport binary (KEYPORT_BIN)")
+    require_keyport()
     r = render(deep_merge(SCENARIOS["configmap-data"], {"server": {"shutdownDelay": "3s"}}))
     deploy = keyport_deployment(r)
     c = container(deploy, "keyport")
@@ -208,7 +190,7 @@ def test_keyport_runs_with_the_chart_environment_and_reloads_configmap_updates(t
         base = keyport.base
         probes = keyport.admin_base  # the probes ask the admin listener
         assert http_get(probes + c["livenessProbe"]["httpGet"]["path"])[0] == 200
-        wait_for(lambda: http_get(probes + c["readinessProbe"]["httpGet"]["path"])[0] == 200, 20, "readiness")
+        keyport.wait(lambda: http_get(probes + c["readinessProbe"]["httpGet"]["path"])[0] == 200, 20, "readiness", interval=0.2)
         some_id = sorted(original)[0]
         status, body = http_get(f"{base}/ports/{some_id}")
         assert status == 200 and json.loads(body)["name"] == original[some_id]["name"]
@@ -225,15 +207,16 @@ def test_keyport_runs_with_the_chart_environment_and_reloads_configmap_updates(t
 
         updated = dict(original, ZZNEW={"name": "New Wharf", "city": "Newton", "country": "Testland"})
         kubelet_configmap_dir(tmp_path / mount["name"], {"ports.json": json.dumps(updated)}, 2)
-        wait_for(lambda: http_get(f"{base}/ports/ZZNEW")[0] == 200, 30, "keyport to reload the updated ConfigMap")
+        keyport.wait(lambda: http_get(f"{base}/ports/ZZNEW")[0] == 200, 30, "keyport to reload the updated ConfigMap",
+                     interval=0.2)
 
-        keyport.proc.send_signal(signal.SIGTERM)
-        wait_for(lambda: http_get(probes + c["readinessProbe"]["httpGet"]["path"])[0] == 503, 2,
-                 "readiness to fail at once after SIGTERM")
+        keyport.signal(signal.SIGTERM)
+        keyport.wait(lambda: http_get(probes + c["readinessProbe"]["httpGet"]["path"])[0] == 503, 2,
+                     "readiness to fail at once after SIGTERM", interval=0.2)
         # Within the chart's shutdown delay keyport still serves while endpoints drop the pod.
         assert http_get(f"{base}/key/16")[0] == 200
         grace = deploy["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-        assert keyport.proc.wait(timeout=grace) == 0
+        assert keyport.popen.wait(timeout=grace) == 0
     finally:
         keyport.stop()
 
@@ -267,9 +250,9 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
     TLS environment; the same job with another CA's certificate fails verification (up 0). The test
     certificate expires in 2 days, so KeyportCertificateExpiringSoon (`for` shortened to 0s) fires on
     keyport's real gauge."""
-    prometheus = require(tool("prometheus"), "prometheus (Debian package prometheus)")
-    require(keyport_bin(), "the keyport binary (KEYPORT_BIN)")
-    require(tool("openssl"), "openssl")
+    prometheus = require_tool("prometheus", "scripts/install-test-deps.sh (Debian package prometheus)")
+    require_keyport()
+    require_tool("openssl", "Debian package openssl (on every machine of this kind)")
     r = render(deep_merge(TLS_CM, {"prometheus": {"scrapeInterval": "1s", "scrapeTimeout": "1s",
                                                   "evaluationInterval": "1s"},
                                    "alerts": {"certificateExpiry": {"for": "0s"}}}))
@@ -281,8 +264,8 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
     port, service_port = free_port(), free_port()  # `port` is the admin listener's: what Prometheus scrapes
     env.update({k: v.replace(mount, str(tmp_path / "secret")) for k, v in env.items() if k.startswith("KEYPORT_TLS_")})
     env.update(KEYPORT_SRV_PORT=str(service_port), KEYPORT_ADMIN_PORT=str(port), KEYPORT_HOST="127.0.0.1")
-    keyport = subprocess.Popen([keyport_bin()], env={"PATH": os.environ.get("PATH", ""), **env},
-                               stdout=(tmp_path / "keyport.log").open("w"), stderr=subprocess.STDOUT)
+    keyport = Process([keyport_bin()], name="keyport", log=tmp_path / "keyport.log",
+                      env={"PATH": os.environ.get("PATH", ""), **env}, inherit_env=False)
     targets = tmp_path / "targets.json"
     labels = {"__meta_kubernetes_namespace": NAMESPACE, "__meta_kubernetes_pod_name": "keyport-tls",
               "__meta_kubernetes_pod_phase": "Running", "__meta_kubernetes_pod_container_port_name": "metrics",
@@ -303,9 +286,8 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
     cfg["scrape_configs"] = [job, wrong]
     config.write_text(yaml.safe_dump(cfg, sort_keys=False))
     prom_port = free_port()
-    proc = subprocess.Popen([prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                             f"--web.listen-address=127.0.0.1:{prom_port}"],
-                            stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("w"))
+    proc = Process.in_directory("prometheus", [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                                               f"--web.listen-address=127.0.0.1:{prom_port}"], tmp_path)
     try:
         base = f"http://127.0.0.1:{prom_port}"
 
@@ -313,12 +295,12 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
             _, body = http_get(f"{base}/api/v1/query?query={urllib.parse.quote(query)}")
             return json.loads(body)["data"]["result"]
 
-        (up,) = wait_for(lambda: series('up{job="keyport"}'), 30, "the TLS scrape")
-        wait_for(lambda: series('up{job="keyport"} == 1'), 20, "keyport up over HTTPS")
-        (expiry,) = wait_for(lambda: series('keyport_tls_certificate_expiry_timestamp_seconds{job="keyport"}'), 10,
-                             "the certificate expiry gauge")
+        (up,) = proc.wait(lambda: series('up{job="keyport"}'), 30, "the TLS scrape", interval=0.2)
+        proc.wait(lambda: series('up{job="keyport"} == 1'), 20, "keyport up over HTTPS", interval=0.2)
+        (expiry,) = proc.wait(lambda: series('keyport_tls_certificate_expiry_timestamp_seconds{job="keyport"}'), 10,
+                              "the certificate expiry gauge", interval=0.2)
         assert abs(float(expiry["value"][1]) - (time.time() + 2 * 86400)) < 600
-        (bad,) = wait_for(lambda: series('up{job="keyport-wrong-ca"}'), 20, "the wrong-CA scrape")
+        (bad,) = proc.wait(lambda: series('up{job="keyport-wrong-ca"}'), 20, "the wrong-CA scrape", interval=0.2)
         assert bad["value"][1] == "0"
         _, body = http_get(f"{base}/api/v1/targets")
         errors = [t["lastError"] for t in json.loads(body)["data"]["activeTargets"] if t["labels"]["job"] == "keyport-wrong-ca"]
@@ -329,7 +311,7 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
             return [a for a in json.loads(body)["data"]["alerts"]
                     if a["labels"]["alertname"] == "KeyportCertificateExpiringSoon" and a["state"] == "firing"]
 
-        (alert,) = wait_for(expiring, 20, "KeyportCertificateExpiringSoon to fire")
+        (alert,) = proc.wait(expiring, 20, "KeyportCertificateExpiringSoon to fire", interval=0.2)
         assert alert["labels"]["job"] == "keyport" and alert["labels"]["pod"] == "keyport-tls"
         assert "expires in 1d 23h" in alert["annotations"]["summary"], alert["annotations"]
 
@@ -341,12 +323,11 @@ def test_real_prometheus_scrapes_keyport_over_https_verifying_the_ca(tmp_path):
         for title, expr in tls_queries:
             query = dashboard.substitute(expr, variables)
             assert "$" not in query, query
-            result = wait_for(lambda: (lambda r: r if dashboard.has_data(r) else None)(series(query)), 20, f"{title}: {query}")
+            result = proc.wait(lambda: (lambda r: r if dashboard.has_data(r) else None)(series(query)), 20, f"{title}: {query}",
+                               interval=0.2)
             if title == "Certificate expires in":
                 (left,) = result
                 assert 2 * 86400 - 900 < float(left["value"][1]) <= 2 * 86400, left
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        keyport.terminate()
-        keyport.wait(timeout=20)
+        proc.stop()
+        keyport.stop()

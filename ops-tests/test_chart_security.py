@@ -14,9 +14,10 @@ import subprocess
 import pytest
 import yaml
 
+from support import require_tool
 from support.chart import (
-    AM, CHART_DIR, FULLNAME, NAMESPACE, PROM, SCENARIOS, VENV_BIN, container, keyport_deployment,
-    pod_security_checks, render, require,
+    AM, CHART_DIR, FULLNAME, NAMESPACE, PROM, SCENARIOS, container, keyport_deployment, pod_security_checks,
+    render,
 )
 
 
@@ -144,8 +145,7 @@ def justified_checks() -> list[tuple[str, list[str]]]:
 
 
 def test_checkov_finds_nothing_unjustified(tmp_path):
-    checkov = require(str(VENV_BIN / "checkov") if (VENV_BIN / "checkov").exists() else None,
-                      "checkov (ops-tests/requirements.txt)")
+    checkov = require_tool("checkov", "make venv (ops-tests/requirements.txt)")
     # One release per scenario (its own name and namespace): checkov's graph checks match labels
     # across files, so scenarios must not see each other's NetworkPolicies.
     for scenario, values in SCENARIOS.items():

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-import pytest
 import yaml
 from helm_python import Chart
 
@@ -130,15 +129,6 @@ def keyport_deployment(r: Rendered) -> dict[str, Any]:
 def container(workload: dict[str, Any], name: str) -> dict[str, Any]:
     spec = workload["spec"]["template"]["spec"] if workload["kind"] != "Pod" else workload["spec"]
     return next(c for c in spec["containers"] if c["name"] == name)
-
-
-def require(path: str | None, what: str) -> str:
-    """A tool the test needs: skipped on a laptop without it, a failure in CI (CI=true)."""
-    if path:
-        return path
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI")
-    pytest.skip(f"{what} is not installed")
 
 
 def pod_security_checks(name: str, spec: dict[str, Any]):
