@@ -127,8 +127,12 @@ class TLSKeyport(Process):
         super().__init__(
             [support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(self.port), "--admin-port", str(self.admin_port),
              "--log-format", "json", *args], name="keyport-tls")
-        self.context = client_context(ca, *(client or (None, None)))
-        self.wait(lambda: self.get("/ready").status == 200, 60, "keyport ready over TLS")
+        try:
+            self.context = client_context(ca, *(client or (None, None)))
+            self.wait(lambda: self.get("/ready").status == 200, 60, "keyport ready over TLS")
+        except BaseException:
+            self.__exit__()  # the fixture only stops the instances it was handed
+            raise
 
     def connect(self, context: ssl.SSLContext | None = None, admin: bool = False) -> ssl.SSLSocket:
         raw = socket.create_connection(("127.0.0.1", self.admin_port if admin else self.port), timeout=10)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-import time
+
+from support import wait_until
 
 
 class MemoryCgroup:
@@ -46,10 +47,5 @@ class MemoryCgroup:
         for pid in (self.path / "cgroup.procs").read_text().split():
             with contextlib.suppress(OSError):
                 parent.write_text(pid)
-        for _ in range(20):
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.path.rmdir()
+        # The kernel lets an emptied group go a moment after its last process has moved out.
+        wait_until(lambda: self.path.rmdir() or True, 2.0, what=f"{self.path} to be removable")

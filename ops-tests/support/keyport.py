@@ -1,5 +1,6 @@
-"""A keyport process on a free loopback port (built on `support.process.Process`), raw-socket requests, metrics parsing, RSS readings and a
-small keep-alive load generator (the hardening and HA tests drive the server through these)."""
+"""A keyport process on a free loopback port (a `support.process.Process`), raw-socket requests, metrics
+parsing, RSS readings and a small keep-alive load generator (the hardening and HA tests drive the
+server through these)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from support import require_keyport
-from support.process import Process, ProcessExited
+from support.process import Process
 
 
 class Keyport(Process):
@@ -35,13 +36,13 @@ class Keyport(Process):
             self.port, self.admin_port = self.wait(
                 lambda: (ports := listening_ports(self.log_text()))[0] and ports[1] and ports, 30, "keyport to listen",
                 interval=0.05)
-        except (TimeoutError, ProcessExited):
-            self.stop()
+            self.base = f"http://127.0.0.1:{self.port}"
+            self.admin_base = f"http://127.0.0.1:{self.admin_port}"
+            if wait_ready:
+                self.wait(lambda: self.get_status("/ready") == 200, ready_timeout, "keyport ready")
+        except BaseException:
+            self.__exit__()  # nothing else can stop it: the constructor is the only owner so far
             raise
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.admin_base = f"http://127.0.0.1:{self.admin_port}"
-        if wait_ready:
-            self.wait(lambda: self.get_status("/ready") == 200, ready_timeout, "keyport ready")
 
     def get_status(self, path: str, admin: bool = False) -> int | None:
         try:
