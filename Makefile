@@ -130,10 +130,10 @@ kind-down: ## Delete the kind cluster
 # --- alerting: rules, Alertmanager config, runbooks (charts/keyport/files/*.yaml -> deploy/) ---
 .PHONY: rules rules-test alerts-live monitoring-live dashboard docs
 
-rules: venv ## Re-render deploy/prometheus/keyport.rules.yaml and deploy/alertmanager/alertmanager.yml from the chart's templates
+rules: venv ## Re-render deploy/prometheus/ (rules, prometheus.yml, prometheus-tls.yml) and deploy/alertmanager/alertmanager.yml from the chart's files/
 	$(VENV)/bin/python scripts/render-alerting.py
 
-docs: build ## Re-generate README.md's flag table from the flags' declarations (scripts/generate-flag-table.py)
+docs: build ## Re-generate README.md's flag table and the chart's files/server-env.yaml from the flags' declarations (scripts/generate-flag-table.py)
 	KEYPORT_BIN=$(BIN_DIR)/keyport $(PYTHON) scripts/generate-flag-table.py
 
 dashboard: venv ## Re-generate the Grafana dashboard charts/keyport/files/dashboards/keyport.json (scripts/generate-dashboard.py)

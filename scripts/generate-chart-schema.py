@@ -44,6 +44,8 @@ from typing import Any
 
 import yaml
 
+from generated import write_or_check
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CHART = REPO / "charts" / "keyport"
 VALUES = CHART / "values.yaml"
@@ -287,18 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when values.schema.json or the README table is stale")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in outputs().items():
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(path.name)
-        elif not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            print(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
-    if stale:
-        print(f"stale (run `make chart-docs`): {', '.join(stale)}", file=sys.stderr)
-        return 1
-    return 0
+    return write_or_check(outputs(), check=args.check, command="make chart-docs")
 
 
 if __name__ == "__main__":

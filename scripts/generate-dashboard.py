@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from generated import write_or_check
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 VALUES = REPO / "charts" / "keyport" / "values.yaml"
 OUTPUT = REPO / "charts" / "keyport" / "files" / "dashboards" / "keyport.json"
@@ -348,17 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail when the committed JSON differs from a fresh run")
     args = parser.parse_args(argv)
-    text = render()
-    rel = OUTPUT.relative_to(REPO)
-    if args.check:
-        if not OUTPUT.exists() or OUTPUT.read_text() != text:
-            print(f"stale (run `make dashboard`): {rel}", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text)
-    print(f"wrote {rel}")
-    return 0
+    return write_or_check({OUTPUT: render()}, check=args.check, command="make dashboard")
 
 
 if __name__ == "__main__":

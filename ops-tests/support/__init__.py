@@ -33,7 +33,11 @@ RUNBOOKS = REPO / "docs" / "runbooks.md"
 
 
 def script_module(name: str) -> Any:
-    """`scripts/NAME.py` as a module (the generators' names have dashes), for their `main(["--check"])`."""
+    """`scripts/NAME.py` as a module (the generators' names have dashes), for their `main(["--check"])`.
+    scripts/ goes on sys.path as when the script runs, so its sibling imports (`generated`) resolve."""
+    scripts = str(REPO / "scripts")
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
     path = REPO / "scripts" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name.replace("-", "_"), path)
     assert spec and spec.loader, path

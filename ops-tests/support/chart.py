@@ -27,7 +27,7 @@ OPERATOR_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.c
                   ("cert-manager.io/v1", "Certificate")}
 
 
-EXAMPLE_SCENARIOS = ("git-sync", "configmap", "pvc")
+EXAMPLE_SCENARIOS = ("git-sync", "configmap", "pvc", "fetch")
 
 
 def scenarios() -> dict[str, dict[str, Any]]:

@@ -124,13 +124,54 @@ Image reference: a digest wins over the tag; the tag defaults to the chart's app
 
 {{/*
 Where the ports data comes from: "inline" (ConfigMap from values), "configMap" (an existing one),
-"volume" (any volume source), or "" (the image's bundled sample).
+"volume" (any volume source), "fetch" (downloaded into an emptyDir by the fetch-ports init container),
+or "" (the image's bundled sample).
 */}}
 {{- define "keyport.portsSource" -}}
 {{- if .Values.ports.data }}inline
 {{- else if .Values.ports.existingConfigMap }}configMap
 {{- else if .Values.ports.volume }}volume
+{{- else if .Values.ports.fetch.url }}fetch
 {{- end }}
+{{- end }}
+
+{{/*
+The fetch-ports init container: `keyport ports fetch` from keyport's own image writes the verified file
+into the ports emptyDir, mounted at the same path keyport reads it from. No securityContext here: the
+deployment passes it through keyport.extraContainers, which gives it the keyport container's.
+*/}}
+{{- define "keyport.portsFetchContainer" -}}
+{{- $fetch := .Values.ports.fetch }}
+{{- $ca := or $fetch.caSecret $fetch.caConfigMap }}
+name: fetch-ports
+image: {{ include "keyport.image" . | quote }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+args:
+  - ports
+  - fetch
+  - {{ $fetch.url | quote }}
+  - --sha256
+  - {{ $fetch.sha256 | quote }}
+  - --output
+  - {{ printf "%s/%s" (include "keyport.portsDir" .) .Values.ports.fileName | quote }}
+  - --max-bytes
+  - {{ include "keyport.bytes" (list "ports.fetch.maxBytes" $fetch.maxBytes) | quote }}
+  - --timeout
+  - {{ $fetch.timeout | quote }}
+  {{- if $ca }}
+  - --ca-file
+  - {{ printf "/etc/keyport/fetch-ca/%s" $fetch.caKey | quote }}
+  {{- end }}
+resources:
+  {{- toYaml (default .Values.resources $fetch.resources) | nindent 2 }}
+volumeMounts:
+  - name: ports
+    mountPath: {{ include "keyport.portsDir" . }}
+  {{- if $ca }}
+  - name: fetch-ca
+    mountPath: /etc/keyport/fetch-ca
+    readOnly: true
+  {{- end }}
 {{- end }}
 
 {{- define "keyport.portsConfigMapName" -}}
@@ -177,10 +218,6 @@ In-cluster address of the bundled Alertmanager, for Prometheus' alerting block.
 {{- end }}
 
 {{/*
-The Prometheus configuration. The scrape job is named `keyport` and keeps the pod labels
-`namespace` and `pod`: the rules file relies on both.
-*/}}
-{{/*
 TLS: the Secret keyport serves from, the scheme its clients use, and the name they verify.
 */}}
 {{- define "keyport.tls.secretName" -}}
@@ -204,80 +241,11 @@ volumeMounts:
 {{- end }}
 {{- end }}
 
+{{/*
+The Prometheus configuration (files/prometheus.yaml, shared with compose), rendered for this release.
+*/}}
 {{- define "keyport.prometheus.config" -}}
-global:
-  scrape_interval: {{ .Values.prometheus.scrapeInterval }}
-  scrape_timeout: {{ .Values.prometheus.scrapeTimeout }}
-  evaluation_interval: {{ .Values.prometheus.evaluationInterval }}
-  external_labels:
-    release: {{ .Release.Name | quote }}
-    namespace: {{ .Release.Namespace | quote }}
-rule_files:
-  - /etc/prometheus/rules/keyport.rules.yaml
-{{- if .Values.alertmanager.enabled }}
-alerting:
-  alertmanagers:
-    # The Alertmanager Service's ready endpoints: a stopped or unready Alertmanager drops out, so
-    # prometheus_notifications_alertmanagers_discovered (KeyportPrometheusNotConnectedToAlertmanager) sees it.
-    - kubernetes_sd_configs:
-        - role: endpoints
-          namespaces:
-            names:
-              - {{ .Release.Namespace | quote }}
-      relabel_configs:
-        - source_labels: [__meta_kubernetes_service_name, __meta_kubernetes_endpoint_port_name, __meta_kubernetes_endpoint_ready]
-          regex: {{ printf "%s;http;true" (include "keyport.alertmanager.fullname" .) | quote }}
-          action: keep
-{{- end }}
-scrape_configs:
-  - job_name: keyport
-    metrics_path: /metrics
-    scheme: {{ include "keyport.scheme" . }}
-    {{- if .Values.tls.enabled }}
-    # Pod IPs are scraped: the certificate is verified for the Service's name.
-    tls_config:
-      {{- if .Values.tls.caKey }}
-      ca_file: /etc/prometheus/keyport-tls/{{ .Values.tls.caKey }}
-      {{- end }}
-      server_name: {{ include "keyport.tls.serverName" . | quote }}
-    {{- end }}
-    kubernetes_sd_configs:
-      - role: pod
-        namespaces:
-          names:
-            - {{ .Release.Namespace | quote }}
-        selectors:
-          - role: pod
-            label: {{ printf "app.kubernetes.io/name=%s,app.kubernetes.io/instance=%s" (include "keyport.name" .) .Release.Name | quote }}
-    relabel_configs:
-      # Pod discovery lists every pod, ready or not: not-ready keyport pods are still scraped,
-      # which is what the readiness alert needs.
-      - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name, __meta_kubernetes_pod_label_app_kubernetes_io_instance]
-        regex: {{ printf "%s;%s" (include "keyport.name" .) .Release.Name | quote }}
-        action: keep
-      # The admin listener's container port: /metrics is not on the service port.
-      - source_labels: [__meta_kubernetes_pod_container_port_name]
-        regex: metrics
-        action: keep
-      - source_labels: [__meta_kubernetes_pod_phase]
-        regex: Succeeded|Failed
-        action: drop
-      - source_labels: [__meta_kubernetes_namespace]
-        target_label: namespace
-      - source_labels: [__meta_kubernetes_pod_name]
-        target_label: pod
-      - source_labels: [__meta_kubernetes_pod_node_name]
-        target_label: node
-  - job_name: prometheus
-    static_configs:
-      - targets:
-          - localhost:9090
-{{- if .Values.alertmanager.enabled }}
-  - job_name: alertmanager
-    static_configs:
-      - targets:
-          - {{ include "keyport.alertmanager.address" . | quote }}
-{{- end }}
+{{- tpl (.Files.Get "files/prometheus.yaml") (merge (dict "Environment" (dict "name" "kubernetes" "tls" .Values.tls.enabled)) .) }}
 {{- end }}
 
 {{/*
@@ -302,6 +270,22 @@ m or h, concatenated as in "1m30s"; the schema's server durations use the same p
 {{- end }}
 
 {{/*
+A byte size (a whole number, or one with a Kubernetes suffix: k M G T P E, Ki Mi Gi Ti Pi Ei) in bytes;
+fails naming the key. Numbers from values files arrive as floats, so they are made integers first.
+*/}}
+{{- define "keyport.bytes" -}}
+{{- $key := index . 0 }}
+{{- $raw := index . 1 }}
+{{- $value := kindIs "string" $raw | ternary $raw (toString (int64 $raw)) }}
+{{- if not (regexMatch "^[0-9]+(k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$" $value) }}
+{{- fail (printf "%s: %q is not a size in bytes; use a whole number, alone or with k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi or Ei (e.g. 1073741824, 1Gi)" $key $value) }}
+{{- end }}
+{{- $number := regexFind "^[0-9]+" $value }}
+{{- $units := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "P" 1000000000000000 "E" 1000000000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "Pi" 1125899906842624 "Ei" 1152921504606846976 }}
+{{- mul (int64 $number) (get $units (trimPrefix $number $value)) }}
+{{- end }}
+
+{{/*
 Cross-field checks the schema cannot express; each failure names the values involved.
 */}}
 {{- define "keyport.validate" -}}
@@ -318,8 +302,28 @@ Cross-field checks the schema cannot express; each failure names the values invo
 {{- if .Values.ports.data }}{{ $sources = append $sources "ports.data" }}{{ end }}
 {{- if .Values.ports.existingConfigMap }}{{ $sources = append $sources "ports.existingConfigMap" }}{{ end }}
 {{- if .Values.ports.volume }}{{ $sources = append $sources "ports.volume" }}{{ end }}
+{{- if .Values.ports.fetch.url }}{{ $sources = append $sources "ports.fetch.url" }}{{ end }}
 {{- if gt (len $sources) 1 }}
 {{- fail (printf "set at most one ports data source, got %s" (join ", " $sources)) }}
+{{- end }}
+{{- with .Values.ports.fetch }}
+{{- if and .url (not .sha256) }}
+{{- fail "ports.fetch.url is set but ports.fetch.sha256 is empty; give the file's SHA-256 (sha256sum FILE: 64 lowercase hex digits), keyport ports fetch puts only a verified file in place" }}
+{{- end }}
+{{- if and .sha256 (not .url) }}
+{{- fail "ports.fetch.sha256 is set but ports.fetch.url is empty; set the URL to download, or clear both" }}
+{{- end }}
+{{- if and .caSecret .caConfigMap }}
+{{- fail (printf "set at most one of ports.fetch.caSecret (%s) and ports.fetch.caConfigMap (%s)" .caSecret .caConfigMap) }}
+{{- end }}
+{{- if .url }}
+{{- $max := include "keyport.bytes" (list "ports.fetch.maxBytes" .maxBytes) | int64 }}
+{{- $room := include "keyport.bytes" (list "ports.fetch.sizeLimit" .sizeLimit) | int64 }}
+{{- if gt $max $room }}
+{{- fail (printf "ports.fetch.maxBytes (%d bytes) must not exceed ports.fetch.sizeLimit (%d bytes): a download that fills the emptyDir gets the pod evicted" $max $room) }}
+{{- end }}
+{{- $_ := include "keyport.durationMillis" (list "ports.fetch.timeout" .timeout) }}
+{{- end }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail (printf "autoscaling.minReplicas (%d) must not exceed autoscaling.maxReplicas (%d)" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
@@ -336,6 +340,26 @@ Cross-field checks the schema cannot express; each failure names the values invo
 {{- end }}
 {{- if and .Values.service.externalTrafficPolicy (eq .Values.service.type "ClusterIP") }}
 {{- fail "service.externalTrafficPolicy is set but service.type is ClusterIP; use NodePort or LoadBalancer" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The `server:` values as keyport's environment: files/server-env.yaml (generated from `keyport flags` by
+scripts/generate-flag-table.py) names each value's variable, in values.yaml's order. A server: value it
+does not name would be dropped silently, so it fails the render.
+*/}}
+{{- define "keyport.serverEnv" -}}
+{{- $entries := (.Files.Get "files/server-env.yaml" | fromYaml).server }}
+{{- $known := list }}
+{{- range $entries }}{{ $known = append $known .key }}{{ end }}
+{{- range $key, $_ := .Values.server }}
+{{- if not (has $key $known) }}
+{{- fail (printf "server.%s: files/server-env.yaml names no keyport flag for it; name the value after its flag and run `make docs` (scripts/generate-flag-table.py)" $key) }}
+{{- end }}
+{{- end }}
+{{- range $entries }}
+- name: {{ .env }}
+  value: {{ index $.Values.server .key | quote }}
 {{- end }}
 {{- end }}
 
