@@ -108,8 +108,8 @@ KIND_CLUSTER ?= keyport
 
 .PHONY: chart-test chart-docs kind-up deploy kind-down
 
-chart-test: venv ## Render, lint, validate and scan the Helm chart (ops-tests/test_chart.py)
-	$(VENV)/bin/python -m pytest -q ops-tests/test_chart.py
+chart-test: venv ## Render, lint, validate and scan the Helm chart (ops-tests/test_chart_*.py)
+	$(VENV)/bin/python -m pytest -q ops-tests/test_chart_*.py
 
 chart-docs: venv ## Re-generate charts/keyport/values.schema.json and the README's values table from values.yaml (scripts/generate-chart-schema.py)
 	$(VENV)/bin/python scripts/generate-chart-schema.py

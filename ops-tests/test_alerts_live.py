@@ -33,10 +33,11 @@ import requests
 import yaml
 
 import support
-from support import alerting
+from support import rules, webhook
+from support.cgroup import MemoryCgroup
+from support.process import Process
 from support.dashboard import DASHBOARD, TLS_PANELS, has_data, substitute
 
-DEFAULT_BIN = support.REPO / ".build" / "debug" / "keyport"
 FIRE_TIMEOUT = 60.0
 RESOLVE_TIMEOUT = 60.0
 MiB = 1024 * 1024
@@ -127,13 +128,13 @@ class Traffic:
 @dataclass
 class Stack:
     workdir: pathlib.Path
-    keyport: alerting.Process
+    keyport: Process
     keyport_url: str
     admin_url: str
-    prometheus: alerting.Process
+    prometheus: Process
     prometheus_url: str
-    alertmanager: alerting.Process
-    receiver: alerting.WebhookReceiver
+    alertmanager: Process
+    receiver: webhook.WebhookReceiver
     traffic: Traffic
     ports_file: pathlib.Path
     targets_file: pathlib.Path
@@ -185,7 +186,7 @@ class Stack:
         return start, removed
 
 
-def check_notification(n: alerting.Notification, stack: Stack) -> None:
+def check_notification(n: webhook.Notification, stack: Stack) -> None:
     """Every notification carries its severity, expanded annotations and a runbook anchor."""
     assert n.labels.get("severity") in {"critical", "warning"}
     assert n.receiver in {"keyport-notify", "keyport-page"}
@@ -206,17 +207,12 @@ def metric(text: str, name: str) -> float | None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    binary = os.environ.get("KEYPORT_BIN")
-    if not binary and not DEFAULT_BIN.exists():
-        pytest.skip(f"no keyport binary: set KEYPORT_BIN or build {DEFAULT_BIN}")
-    binary = binary or str(DEFAULT_BIN)
-    assert os.access(binary, os.X_OK), f"KEYPORT_BIN={binary} is not an executable"
-    tools = {name: support.tool(name) for name in ("prometheus", "prometheus-alertmanager", "promtool", "amtool")}
-    missing = [name for name, path in tools.items() if not path]
-    assert not missing, f"{missing} not installed: apt-get install prometheus prometheus-alertmanager"
+    binary = support.require_keyport()
+    tools = {name: support.require_tool(name, "scripts/install-test-deps.sh (Debian packages prometheus, prometheus-alertmanager)")
+             for name in ("prometheus", "prometheus-alertmanager", "promtool", "amtool")}
 
     workdir = tmp_path_factory.mktemp("alerts-live")
-    renderer = alerting.load_renderer()
+    renderer = rules.load_renderer()
     started: list = []
     cgroup = None
     try:
@@ -227,13 +223,13 @@ def stack(tmp_path_factory):
             memory_path = "cgroup not used (KEYPORT_ALERTS_NO_CGROUP=1)"
         else:
             try:
-                cgroup = alerting.MemoryCgroup(CGROUP_LIMIT, f"keyport-alerts-live-{os.getpid()}")
+                cgroup = MemoryCgroup(CGROUP_LIMIT, f"keyport-alerts-live-{os.getpid()}")
                 memory_path = f"cgroup v1 memory limit {CGROUP_LIMIT} bytes"
             except OSError as err:
                 memory_path = f"no writable memory cgroup ({err})"
         port = support.free_port()
         admin_port = support.free_port()
-        keyport = alerting.start_process(
+        keyport = Process.in_directory(
             "keyport",
             [binary, "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", str(admin_port),
              "--ports-file", str(ports_file), "--enable-fault-injection", "--log-format", "text"],
@@ -243,8 +239,7 @@ def stack(tmp_path_factory):
         keyport_url = f"http://127.0.0.1:{port}"
         # The admin listener: what Prometheus scrapes and where faults are injected.
         admin_url = f"http://127.0.0.1:{admin_port}"
-        support.wait_until(lambda: requests.get(keyport_url + "/ready", timeout=1).status_code == 200, 30,
-                           what=lambda: f"keyport ready:\n{keyport.log_tail()}")
+        keyport.wait(lambda: requests.get(keyport_url + "/ready", timeout=1).status_code == 200, 30, "keyport ready")
         metrics = requests.get(admin_url + "/metrics", timeout=5).text
         baseline = metric(metrics, "process_resident_memory_bytes")
         limit = metric(metrics, "keyport_memory_limit_bytes")
@@ -261,7 +256,7 @@ def stack(tmp_path_factory):
             memory_alert = "KeyportMemoryHigh"
             memory_path += f"; fallbackBytes={threshold}"
 
-        receiver = alerting.WebhookReceiver().start()
+        receiver = webhook.WebhookReceiver().start()
         started.append(receiver)
 
         values = {"alerts": {**LIVE_ALERTS, "memory": {**LIVE_ALERTS["memory"], **memory_values},
@@ -275,7 +270,7 @@ def stack(tmp_path_factory):
             assert result.returncode == 0, result.stdout + result.stderr
 
         am_port = support.free_port()
-        alertmanager = alerting.start_process(
+        alertmanager = Process.in_directory(
             "alertmanager",
             [tools["prometheus-alertmanager"], "--config.file=alertmanager.yml", f"--storage.path={workdir / 'am-data'}",
              f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="],
@@ -296,7 +291,7 @@ def stack(tmp_path_factory):
         result = support.run_tool(tools["promtool"], "check", "config", "prometheus.yml", cwd=workdir)
         assert result.returncode == 0, result.stdout + result.stderr
         prom_port = support.free_port()
-        prometheus = alerting.start_process(
+        prometheus = Process.in_directory(
             "prometheus",
             [tools["prometheus"], "--config.file=prometheus.yml", f"--storage.tsdb.path={workdir / 'prom-data'}",
              f"--web.listen-address=127.0.0.1:{prom_port}",
@@ -308,8 +303,7 @@ def stack(tmp_path_factory):
         started.append(prometheus)
         prometheus_url = f"http://127.0.0.1:{prom_port}"
         for name, url, process in (("Alertmanager", f"http://127.0.0.1:{am_port}", alertmanager), ("Prometheus", prometheus_url, prometheus)):
-            support.wait_until(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60,
-                               what=lambda: f"{name} to start:\n{process.log_tail()}")
+            process.wait(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60, f"{name} to start")
 
         traffic = Traffic(keyport_url).start()
         started.append(traffic)
@@ -347,7 +341,7 @@ def test_stack_starts_healthy_with_the_rules_loaded(stack: Stack) -> None:
         "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing", "KeyportErrorBudgetBurn",
         "KeyportLatencyBudgetBurn", "Watchdog",
         # Loaded but quiet here: this stack's keyport serves plain HTTP, so it has no certificate expiry
-        # gauge (test_chart.py fires it live against keyport over HTTPS).
+        # gauge (test_chart_runtime.py fires it live against keyport over HTTPS).
         "KeyportCertificateExpiringSoon",
         # Loaded, and quiet: this stack does not scrape Prometheus or Alertmanager themselves
         # (test_monitoring_live.py fires them on the chart's rendered configuration).
@@ -364,7 +358,7 @@ def test_5xx_errors_fire_and_resolve(stack: Stack) -> None:
         remove=lambda: stack.post("/debug/fault", {"error_rate": 0}),
     )
     # The same fault burned the SLO budget far faster than 14.4x: the page came too, per service.
-    def page(n: alerting.Notification) -> bool:
+    def page(n: webhook.Notification) -> bool:
         return n.labels.get("long_window") == "30s"
 
     fired = stack.receiver.wait_for("KeyportErrorBudgetBurn", "firing", start, 5, page)
@@ -396,10 +390,10 @@ def test_watchdog_reaches_its_own_receiver_again_and_again(stack: Stack) -> None
 
 
 def test_latency_burn_fires_from_a_delay_and_resolves_when_it_is_lifted(stack: Stack) -> None:
-    def page(n: alerting.Notification) -> bool:
+    def page(n: webhook.Notification) -> bool:
         return n.labels.get("long_window") == "30s"
 
-    def only_latency(fired: alerting.Notification) -> None:
+    def only_latency(fired: webhook.Notification) -> None:
         assert "instance" not in fired.labels and fired.labels["severity"] == "critical"
         assert f"{DELAY_MS}" not in fired.annotations["description"] and "250ms" in fired.annotations["description"]
         # Slow is not failing: neither the 5xx alert nor the availability burn is even pending.
@@ -434,7 +428,7 @@ def test_memory_fires_and_resolves(stack: Stack) -> None:
 
 
 def test_not_ready_fires_resolves_and_silences_the_targets_errors(stack: Stack) -> None:
-    def check_inhibition(fired: alerting.Notification) -> None:
+    def check_inhibition(fired: webhook.Notification) -> None:
         # While the target is not ready, its 5xx alert fires in Prometheus but Alertmanager holds it back.
         stack.post("/debug/fault", {"error_rate": 0.5})
         support.wait_until(
@@ -484,7 +478,7 @@ def test_failed_ports_reload_fires_and_resolves_on_the_next_good_load(stack: Sta
         tmp.replace(stack.ports_file)
         os.kill(stack.keyport.pid, signal.SIGHUP)
 
-    def still_serving(_: alerting.Notification) -> None:
+    def still_serving(_: webhook.Notification) -> None:
         assert requests.get(stack.keyport_url + "/ready", timeout=2).status_code == 200
         assert requests.get(stack.keyport_url + "/ports/NLRTM", timeout=2).status_code == 200
 
@@ -590,7 +584,7 @@ def test_dashboard_queries_return_live_data(stack: Stack) -> None:
                     empty_by_nature.append(f"{panel['title']} (healthy now; data while {alert} fired)")
                 elif panel["title"] in TLS_PANELS:
                     assert not has_data(result), f"{key}: TLS data from a plain-HTTP keyport? {result}"
-                    empty_by_nature.append(f"{panel['title']} (plain HTTP here; test_chart.py checks it over HTTPS)")
+                    empty_by_nature.append(f"{panel['title']} (plain HTTP here; test_chart_runtime.py checks it over HTTPS)")
                 elif key in NEED_A_MEMORY_LIMIT and not has_limit:
                     assert not has_data(result), f"{key}: data without a memory limit? {result}"
                     empty_by_nature.append(f"{panel['title']} {target['refId']} (no cgroup memory limit here)")

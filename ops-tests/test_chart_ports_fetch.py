@@ -11,7 +11,6 @@ import gzip
 import hashlib
 import http.server
 import json
-import os
 import re
 import subprocess
 import threading
@@ -23,7 +22,7 @@ import pytest
 import yaml
 from helm_python import HelmRenderError, HelmValuesError
 
-from support import REPO, keyport_bin
+from support import REPO, missing, require_keyport
 from support.chart import (
     CHART_DIR, EXAMPLE_SCENARIOS, KUBE_VERSIONS, RELEASE, chart, deep_merge, env_of, render,
 )
@@ -253,14 +252,11 @@ def test_example_says_how_to_compute_the_digest_and_size_the_pod():
 
 def fetch_subcommand() -> str:
     """The keyport binary, when it has `ports fetch`: skipped on a build without it, a failure in CI."""
-    binary = keyport_bin()
-    assert binary, "no keyport binary: run `make build`"
+    binary = require_keyport()
     # Without the subcommand, argument-parser prints `keyport ports`' own help and exits 0.
     probe = subprocess.run([binary, "ports", "fetch", "--help"], capture_output=True, text=True, timeout=30)
     if "USAGE: keyport ports fetch" not in probe.stdout:
-        if os.environ.get("CI"):
-            pytest.fail(f"{binary} has no `ports fetch`: {probe.stdout.strip()[:200]}")
-        pytest.skip(f"{binary} has no `ports fetch` yet")
+        missing(f"{binary} has no `ports fetch` yet: {probe.stdout.strip()[:200]}")
     return binary
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path, PurePosixPath
@@ -21,7 +20,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-from support import REPO, venv_tool
+from support import REPO, require_tool
 
 DOCKERFILE = REPO / "Dockerfile"
 DOCKERFILE_DEV = REPO / "Dockerfile.dev"
@@ -41,10 +40,7 @@ def run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
 
 
 def system_tool(name: str) -> str:
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} not on PATH: run scripts/install-test-deps.sh (Debian prometheus, prometheus-alertmanager)")
-    return found
+    return require_tool(name, "scripts/install-test-deps.sh (Debian prometheus, prometheus-alertmanager)")
 
 
 @pytest.fixture(scope="module")
@@ -135,14 +131,14 @@ PINNED_IMAGE = re.compile(r"^[a-z0-9.\-/]+:v?\d+(\.\d+)+(-[a-z0-9]+)?$")
 
 
 def test_hadolint_passes_both_dockerfiles():
-    result = run([venv_tool("hadolint"), "--failure-threshold", "warning", str(DOCKERFILE), str(DOCKERFILE_DEV)], cwd=REPO)
+    result = run([require_tool("hadolint", "make venv (ops-tests/requirements.txt)"), "--failure-threshold", "warning", str(DOCKERFILE), str(DOCKERFILE_DEV)], cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_hadolint_fails_a_dockerfile_with_warnings(tmp_path: Path):
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM debian:latest\nRUN apt-get update && apt-get install -y curl\nUSER root\n")
-    result = run([venv_tool("hadolint"), "--failure-threshold", "warning", str(bad)], cwd=REPO)
+    result = run([require_tool("hadolint", "make venv (ops-tests/requirements.txt)"), "--failure-threshold", "warning", str(bad)], cwd=REPO)
     assert result.returncode != 0
     for rule in ("DL3007", "DL3008", "DL3002"):
         assert rule in result.stdout, result.stdout

@@ -22,8 +22,7 @@ GENERATORS = {
 def generator(request, monkeypatch):
     script = request.param
     if script == "generate-flag-table":
-        binary = support.keyport_bin()
-        assert binary, "no keyport binary: run `make build`"
+        binary = support.require_keyport()
         monkeypatch.setenv("KEYPORT_BIN", binary)
     return script, support.script_module(script)
 

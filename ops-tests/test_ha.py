@@ -35,9 +35,10 @@ import requests
 import yaml
 
 import support
-from support import alerting
+from support import rules, webhook
 from support import haproxy as ha
 from support import keyport as hs
+from support.process import Process
 
 # The chart's values, shortened for a 1 s scrape/evaluation loop. notReady.for stays above the
 # shutdown delay: a rolling replacement's draining instance is not ready for that long and must not page.
@@ -79,7 +80,7 @@ class Figures:
 class Cluster:
     """The running pieces, and which keyport instance sits in which HAProxy server slot."""
 
-    receiver: alerting.WebhookReceiver
+    receiver: webhook.WebhookReceiver
     haproxy: ha.HAProxy
     prometheus_url: str
     scenario_start: float  # set by load(): each scenario's window for alerts and retries
@@ -144,11 +145,11 @@ class Cluster:
 
     # --- alerts and load --------------------------------------------------------------------------
 
-    def firing_since(self, start: float) -> list[alerting.Notification]:
+    def firing_since(self, start: float) -> list[webhook.Notification]:
         """Firing notifications since `start`, the always-firing Watchdog aside."""
         return [n for n in self.receiver.since(start) if n.status == "firing" and n.labels.get("alertname") != "Watchdog"]
 
-    def wait_alert(self, name: str, status: str, since: float, instance: str) -> alerting.Notification:
+    def wait_alert(self, name: str, status: str, since: float, instance: str) -> webhook.Notification:
         seen = self.receiver.wait_for(name, status, since, ALERT_TIMEOUT, lambda n: n.labels.get("instance") == instance)
         assert seen, (f"{name} {status} for {instance} did not reach the webhook within {ALERT_TIMEOUT}s; "
                       f"Prometheus alerts: {self.prometheus_alerts()}")
@@ -182,24 +183,22 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    if support.keyport_bin() is None:
-        pytest.skip("no keyport binary: set KEYPORT_BIN or run `make build`")
-    tools = {name: support.tool(name) for name in ("haproxy", "prometheus", "prometheus-alertmanager", "promtool")}
-    missing = [name for name, path in tools.items() if not path]
-    assert not missing, f"{missing} not installed: scripts/install-test-deps.sh"
+    support.require_keyport()
+    tools = {name: support.require_tool(name, "scripts/install-test-deps.sh") for name in
+             ("haproxy", "prometheus", "prometheus-alertmanager", "promtool")}
 
     c = Cluster(tmp_path_factory.mktemp("ha"))
     try:
-        c.receiver = alerting.WebhookReceiver().start()
+        c.receiver = webhook.WebhookReceiver().start()
         c.started.append(c.receiver)
         values = {"alerts": {**HA_ALERTS, "routing": {**HA_ALERTS["routing"],
                                                       "webhook": {"url": c.receiver.url, "sendResolved": True}}}}
-        rendered = alerting.load_renderer().render(values)
+        rendered = rules.load_renderer().render(values)
         (c.workdir / "keyport.rules.yaml").write_text(rendered["rules"])
         (c.workdir / "alertmanager.yml").write_text(rendered["alertmanager"])
 
         am_port = support.free_port()
-        alertmanager = alerting.start_process(
+        alertmanager = Process.in_directory(
             "alertmanager",
             [tools["prometheus-alertmanager"], "--config.file=alertmanager.yml", f"--storage.path={c.workdir / 'am-data'}",
              f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="], c.workdir)
@@ -221,7 +220,7 @@ def cluster(tmp_path_factory):
         check = support.run_tool(tools["promtool"], "check", "config", "prometheus.yml", cwd=c.workdir)
         assert check.returncode == 0, check.stdout + check.stderr
         prom_port = support.free_port()
-        prometheus = alerting.start_process(
+        prometheus = Process.in_directory(
             "prometheus",
             [tools["prometheus"], "--config.file=prometheus.yml", f"--storage.tsdb.path={c.workdir / 'prom-data'}",
              f"--web.listen-address=127.0.0.1:{prom_port}"], c.workdir)
@@ -236,8 +235,7 @@ def cluster(tmp_path_factory):
         assert c.haproxy.states()[slots[3]] == "MAINT"
         for name, url, process in (("Alertmanager", f"http://127.0.0.1:{am_port}", alertmanager),
                                    ("Prometheus", c.prometheus_url, prometheus)):
-            support.wait_until(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60,
-                               what=lambda: f"{name} to start:\n{process.log_tail()}")
+            process.wait(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60, f"{name} to start")
 
         def all_up():
             targets = requests.get(c.prometheus_url + "/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
@@ -254,7 +252,7 @@ def cluster(tmp_path_factory):
                 json.dumps({k: vars(v) for k, v in c.figures.items()}, indent=2) + "\n")
     finally:
         for instance in c.instances:  # all at once: each spends its shutdown delay
-            if instance.process.poll() is None:
+            if instance.popen.poll() is None:
                 instance.signal(signal.SIGCONT)
                 instance.signal(signal.SIGTERM)
         for instance in c.instances:
@@ -287,7 +285,7 @@ def test_rolling_replacement_fails_nothing_and_fires_nothing(cluster: Cluster) -
         old.signal(signal.SIGTERM)
         # HAProxy must have stopped sending before the delay ends and keyport stops accepting.
         left_rotation.append(c.haproxy.wait_state(old_slot, "DOWN", SHUTDOWN_DELAY + 5))
-        assert old.process.wait(SHUTDOWN_DELAY + 20) == 0, old.log_text()[-2000:]
+        assert old.popen.wait(SHUTDOWN_DELAY + 20) == 0, old.log_text()[-2000:]
         c.vacate(old_slot)
     time.sleep(NOT_READY_FOR + 3)  # a NotReady left pending by a drain would have fired by now
     result = load.stop()
@@ -313,7 +311,7 @@ def test_without_a_shutdown_delay_haproxy_has_to_retry(cluster: Cluster) -> None
     load = c.load()
     time.sleep(1)
     hasty.signal(signal.SIGTERM)
-    assert hasty.process.wait(10) == 0
+    assert hasty.popen.wait(10) == 0
     left = c.haproxy.wait_state(slot, "DOWN", c.check["inter"] * c.check["fall"] + 5)
     c.vacate(slot)
     time.sleep(1)
@@ -334,7 +332,7 @@ def test_kill_9_fails_nothing_and_target_down_fires_and_resolves(cluster: Cluste
     instance = f"127.0.0.1:{victim.admin_port}"
     killed = time.time()
     victim.signal(signal.SIGKILL)
-    victim.process.wait(5)
+    victim.popen.wait(5)
     left = c.haproxy.wait_state(slot, "DOWN", c.check["inter"] * c.check["fall"] + 10)
     fired = c.wait_alert("KeyportTargetDown", "firing", killed, instance)
     returned = time.time()

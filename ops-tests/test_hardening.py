@@ -13,7 +13,6 @@ import os
 import pathlib
 import re
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +27,7 @@ import yaml
 
 import support
 from support import keyport as hs
+from support.process import Process
 
 LONG = os.environ.get("KEYPORT_HARDENING_LONG") == "1"
 long_only = pytest.mark.skipif(not LONG, reason="long hardening run: KEYPORT_HARDENING_LONG=1 (make hardening)")
@@ -45,7 +45,7 @@ def concrete(path: str) -> str:
 
 def schemathesis(base: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     command = [
-        support.venv_tool("schemathesis"), "run", str(support.OPENAPI), "--url", base, "--checks", "all",
+        support.require_tool("schemathesis", "make venv (ops-tests/requirements.txt)"), "run", str(support.OPENAPI), "--url", base, "--checks", "all",
         "--seed", "20261123", "--no-color", *args,
     ]
     with tempfile.TemporaryDirectory() as home:
@@ -499,7 +499,7 @@ def shutdown_under_load(threads: int, delay: float, lb_lag: float) -> dict:
         straddler.sendall(b"67890")
         straddled = hs.read_response(straddler)
         straddler.close()
-        code = server.process.wait(30)
+        code = server.popen.wait(30)
         exited_after = time.monotonic() - sigterm
     return {
         "result": result, "served_while_draining": served_while_draining, "not_ready_after": not_ready_after,
@@ -541,8 +541,8 @@ def run_fuzzer(seconds: int, out: pathlib.Path) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("swiftc") is None, reason="needs swiftc with libFuzzer")
 def test_the_ports_parser_survives_a_short_fuzz_run(tmp_path):
+    support.require_tool("swiftc", "the Swift toolchain (swiftc with libFuzzer)")
     code, output = run_fuzzer(FUZZ_SECONDS, tmp_path)
     runs = re.search(r"Done (\d+) runs in (\d+) second", output)
     print(f"\nfuzz: {runs.group(0) if runs else output[-2000:]}")
@@ -557,7 +557,7 @@ def test_the_ports_parser_survives_a_short_fuzz_run(tmp_path):
 
 def run_locust(base: str, users: int, seconds: int, csv_prefix: pathlib.Path, max_size: int = 1024, admin: str = "") -> dict:
     subprocess.run(
-        [support.venv_tool("locust"), "-f", str(support.REPO / "ops-tests" / "load" / "locustfile.py"), "--headless", "-H", base,
+        [support.require_tool("locust", "make venv (ops-tests/requirements.txt)"), "-f", str(support.REPO / "ops-tests" / "load" / "locustfile.py"), "--headless", "-H", base,
          "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--only-summary", "--csv", str(csv_prefix)],
         env={**os.environ, "KEYPORT_LOAD_MAX_SIZE": str(max_size), "KEYPORT_LOAD_ADMIN_URL": admin},
         capture_output=True, text=True, timeout=seconds + 120,
@@ -596,8 +596,7 @@ def test_long_slowloris_500_connections():
 
 @long_only
 def test_long_2000_keep_alive_connections():
-    wrk = shutil.which("wrk")
-    assert wrk, "wrk (Debian package wrk) is needed"
+    wrk = support.require_tool("wrk", "Debian package wrk (make hardening; scripts/install-test-deps.sh leaves it out)")
     with hs.Keyport() as server:
         peak_fds, probes = [], []
 
@@ -630,16 +629,16 @@ def test_long_2000_keep_alive_connections():
 @long_only
 def test_long_shutdown_under_wrk():
     """wrk (100 connections) runs through SIGTERM for the shutdown delay: not one error, exit 0."""
-    wrk = shutil.which("wrk")
-    assert wrk, "wrk (Debian package wrk) is needed"
+    wrk = support.require_tool("wrk", "Debian package wrk (make hardening; scripts/install-test-deps.sh leaves it out)")
     with hs.Keyport("--shutdown-delay", "8s") as server:
-        run = subprocess.Popen([wrk, "-t2", "-c100", "-d8s", "--latency", server.base + "/key/32"],
-                               stdout=subprocess.PIPE, text=True)
+        run = Process([wrk, "-t2", "-c100", "-d8s", "--latency", server.base + "/key/32"])
         time.sleep(3)
         sigterm = time.monotonic()
         server.signal(signal.SIGTERM)
-        output, _ = run.communicate(timeout=60)
-        code = server.process.wait(30)
+        with run:
+            run.wait(lambda: not run.alive(), 60, "wrk to finish")
+            output = run.log_text()
+        code = server.popen.wait(30)
         print(f"\n{output}exit {code} after {time.monotonic() - sigterm:.2f} s")
         assert "Socket errors" not in output and "Non-2xx" not in output, output
         assert code == 0

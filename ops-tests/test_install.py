@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import tarfile
@@ -24,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, free_port, keyport_bin, wait_until
+from support import REPO, free_port, keyport_bin, require_keyport, require_tool
+from support.process import Process
 from support.chart import render
 
 README = REPO / "README.md"
@@ -107,11 +107,7 @@ real "$@"
 
 @pytest.fixture
 def archive_from_make(tmp_path: Path):
-    podman = shutil.which("podman")
-    if not podman:
-        if os.environ.get("CI"):
-            pytest.fail("podman is required in CI (scripts/install-test-deps.sh installs it)")
-        pytest.skip("podman is not installed")
+    podman = require_tool("podman", "scripts/install-test-deps.sh (Debian package podman)")
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "podman"  # named podman: the Makefile passes podman's --format flags to it
@@ -252,23 +248,18 @@ def make_run_command(port: int, admin_port: int | None) -> list[str]:
 
 
 def test_readme_quick_start_answers_as_written(tmp_path):
-    binary = keyport_bin()
-    if binary is None:
-        pytest.skip("no keyport binary (make build, or KEYPORT_BIN)")
+    require_keyport()
     session = quick_start_session()
     assert len(session) >= 8, session
     text = README.read_text()
     port = free_port()
     admin_port = free_port() if "127.0.0.1:9123" in text else None
     log = tmp_path / "keyport.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(make_run_command(port, admin_port), stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
-    try:
+    with Process(make_run_command(port, admin_port), name="keyport", log=log) as server:
         def ready():
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as resp:
                 return resp.status == 200
-        wait_until(ready, 60, what=lambda: f"keyport ready; log: {log.read_text()[-1500:]}")
+        server.wait(ready, 60, "keyport ready")
         failures = []
         for command, expected in session:
             run = command.replace("127.0.0.1:1123", f"127.0.0.1:{port}")
@@ -283,39 +274,24 @@ def test_readme_quick_start_answers_as_written(tmp_path):
                 failures.append(f"$ {command}\n  README shows: {expected!r}\n  answered (exit {proc.returncode}): {actual!r} {proc.stderr.strip()!r}")
         assert not failures, "\n".join(failures)
         # The HUP line reloads the file: a second load is logged.
-        wait_until(lambda: log.read_text().count("ports file loaded") >= 2, 10,
-                   what=lambda: f"a reload after SIGHUP; log: {log.read_text()[-1500:]}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.wait(lambda: log.read_text().count("ports file loaded") >= 2, 10, "a reload after SIGHUP")
 
 
 def test_readme_log_line_is_what_the_sample_logs(tmp_path):
     """The JSON log line the README shows is the one the bundled sample gives (time, path and seconds vary)."""
-    binary = keyport_bin()
-    if binary is None:
-        pytest.skip("no keyport binary (make build, or KEYPORT_BIN)")
+    binary = require_keyport()
     shown = re.search(r"JSON, one object per line: `(\{.*?\})`", README.read_text())
     assert shown, "README: no JSON log line under ### Logs"
     shown_line = json.loads(shown.group(1))
     port = free_port()
     log = tmp_path / "keyport.log"
-    with log.open("w") as out:
-        server = subprocess.Popen([binary, "--host", "127.0.0.1", "--srv-port", str(port), "--log-format", "json"],
-                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    with Process([binary, "--host", "127.0.0.1", "--srv-port", str(port), "--log-format", "json"], log=log) as server:
         def loaded():
             for line in log.read_text().splitlines():
                 if line.startswith("{") and json.loads(line).get("message") == shown_line["message"]:
                     return json.loads(line)
             return None
-        logged = wait_until(loaded, 60, what=lambda: f"{shown_line['message']!r} in {log.read_text()[-1500:]}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(10)
+        logged = server.wait(loaded, 60, repr(shown_line["message"]))
     varying = {"time", "seconds", "path"}
     assert set(logged) == set(shown_line)
     assert {k: v for k, v in logged.items() if k not in varying} == {k: v for k, v in shown_line.items() if k not in varying}

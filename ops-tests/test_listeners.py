@@ -14,6 +14,7 @@ import pytest
 
 import support
 from support import keyport as hs
+from support.process import Process
 
 SHIM = r"""
 #define _GNU_SOURCE
@@ -30,15 +31,14 @@ int socket(int domain, int type, int protocol) {
 """
 
 
-def compiler() -> str | None:
-    return shutil.which("clang") or shutil.which("cc") or shutil.which("gcc")
+def compiler() -> str:
+    return (support.tool("clang") or support.tool("cc") or support.tool("gcc")
+            or support.missing("no C compiler (clang, cc or gcc): the Swift toolchain's clang"))
 
 
 @pytest.fixture(scope="module")
 def no_ipv6_shim():
     cc = compiler()
-    if cc is None:
-        pytest.skip("needs a C compiler (the Swift toolchain's clang)")
     directory = tempfile.mkdtemp(prefix="keyport-noipv6-")
     source = os.path.join(directory, "noipv6.c")
     library = os.path.join(directory, "noipv6.so")
@@ -54,18 +54,15 @@ def listening(log: str) -> list[dict]:
 
 
 def test_without_ipv6_the_default_host_falls_back_to_ipv4_and_says_so(no_ipv6_shim, tmp_path):
-    binary = support.keyport_bin()
-    if binary is None:
-        pytest.skip("no keyport binary: set KEYPORT_BIN or run `make build`")
+    binary = support.require_keyport()
     log = tmp_path / "keyport.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYPORT_")}
-    process = subprocess.Popen(
+    with Process(
         [binary, "--srv-port", "0", "--admin-port", "0", "--log-format", "json"],  # no --host: the default `::`
-        stdout=log.open("w"), stderr=subprocess.STDOUT, env={**env, "LD_PRELOAD": no_ipv6_shim})
-    try:
-        support.wait_until(lambda: len(listening(log.read_text())) == 2 or process.poll() is not None, 30,
-                           what="both listening lines")
-        assert process.poll() is None, log.read_text()[-2000:]
+        log=log, env={**env, "LD_PRELOAD": no_ipv6_shim}, inherit_env=False,
+    ) as process:
+        process.wait(lambda: len(listening(log.read_text())) == 2, 30, "both listening lines")
+        assert process.alive(), log.read_text()[-2000:]
         entries = log.read_text().splitlines()
         fallbacks = [json.loads(line) for line in entries if "IPv6 is not available" in line]
         assert {entry["listener"] for entry in fallbacks} == {"service", "admin"}, entries
@@ -75,26 +72,17 @@ def test_without_ipv6_the_default_host_falls_back_to_ipv4_and_says_so(no_ipv6_sh
         support.wait_until(lambda: hs.request(ports["service"], b"GET /ready HTTP/1.1\r\nHost: x\r\n\r\n").status == 200, 30,
                            what="ready over IPv4")
         assert hs.request(ports["admin"], b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n").status == 200
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_control_the_shim_leaves_an_explicit_ipv4_host_alone(no_ipv6_shim, tmp_path):
     """Control: with --host 127.0.0.1 there is nothing to fall back from, so no such log line."""
-    binary = support.keyport_bin()
-    if binary is None:
-        pytest.skip("no keyport binary: set KEYPORT_BIN or run `make build`")
+    binary = support.require_keyport()
     log = tmp_path / "keyport.log"
-    process = subprocess.Popen(
+    with Process(
         [binary, "--host", "127.0.0.1", "--srv-port", "0", "--admin-port", "0", "--log-format", "json"],
-        stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "LD_PRELOAD": no_ipv6_shim})
-    try:
-        support.wait_until(lambda: len(listening(log.read_text())) == 2 or process.poll() is not None, 30,
-                           what="both listening lines")
+        log=log, env={"LD_PRELOAD": no_ipv6_shim},
+    ) as process:
+        process.wait(lambda: len(listening(log.read_text())) == 2, 30, "both listening lines")
         time.sleep(0.2)
         assert "IPv6 is not available" not in log.read_text()
         assert {entry["host"] for entry in listening(log.read_text())} == {"127.0.0.1"}
-    finally:
-        process.terminate()
-        process.wait(10)

@@ -29,8 +29,9 @@ import requests
 import yaml
 
 import support
-from support import alerting, dashboard
+from support import dashboard, webhook
 from support.chart import render
+from support.process import Process
 
 RELEASE_PROM = "keyport-prometheus"
 RELEASE_AM = "keyport-alertmanager"
@@ -86,15 +87,15 @@ class ProjectedDir:
 @dataclass
 class Stack:
     workdir: pathlib.Path
-    prometheus: alerting.Process
+    prometheus: Process
     prometheus_url: str
-    alertmanager: alerting.Process
+    alertmanager: Process
     alertmanager_url: str
-    quiet_alertmanager: alerting.Process
+    quiet_alertmanager: Process
     quiet_alertmanager_url: str
-    reloader: alerting.Process
-    am_reloader: alerting.Process
-    receiver: alerting.WebhookReceiver
+    reloader: Process
+    am_reloader: Process
+    receiver: webhook.WebhookReceiver
     rules_dir: ProjectedDir
     rules: str
     am_dir: ProjectedDir
@@ -151,12 +152,9 @@ def container(rendered, deployment: str, name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    binary = support.keyport_bin()
-    if not binary:
-        pytest.skip("no keyport binary: set KEYPORT_BIN or build .build/debug/keyport")
-    tools = {name: support.tool(name) for name in ("prometheus", "prometheus-alertmanager", "promtool", "amtool")}
-    missing = [name for name, path in tools.items() if not path]
-    assert not missing, f"{missing} not installed: apt-get install prometheus prometheus-alertmanager"
+    binary = support.require_keyport()
+    tools = {name: support.require_tool(name, "scripts/install-test-deps.sh (Debian packages prometheus, prometheus-alertmanager)")
+             for name in ("prometheus", "prometheus-alertmanager", "promtool", "amtool")}
     versions = {}
     for name in ("prometheus", "prometheus-alertmanager"):
         result = support.run_tool(tools[name], "--version")
@@ -165,10 +163,10 @@ def stack(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("monitoring-live")
     started: list = []
     try:
-        receiver = alerting.WebhookReceiver().start()
+        receiver = webhook.WebhookReceiver().start()
         started.append(receiver)
         keyport_port, keyport_admin_port, prom_port, am_port, quiet_port = (support.free_port() for _ in range(5))
-        keyport = alerting.start_process(
+        keyport = Process.in_directory(
             "keyport", [binary, "--host", "127.0.0.1", "--srv-port", str(keyport_port),
                         "--admin-port", str(keyport_admin_port), "--log-format", "text"], workdir)
         started.append(keyport)
@@ -232,13 +230,13 @@ def stack(tmp_path_factory):
             "/etc/prometheus/config": str(config_dir.path), "--storage.tsdb.path=/prometheus": f"--storage.tsdb.path={workdir / 'tsdb'}",
             "--web.listen-address=:9090": f"--web.listen-address=127.0.0.1:{prom_port}"})
         assert "--web.enable-lifecycle" in prom_args
-        stack.prometheus = alerting.start_process("prometheus", [tools["prometheus"], *prom_args, "--rules.alert.resend-delay=1s"], workdir)
+        stack.prometheus = Process.in_directory("prometheus", [tools["prometheus"], *prom_args, "--rules.alert.resend-delay=1s"], workdir)
         started.append(stack.prometheus)
         for port, directory, name in ((am_port, am_dir, "alertmanager"), (quiet_port, quiet_dir, "quiet-alertmanager")):
             am_args = local_args(container(rendered, RELEASE_AM, "alertmanager")["args"], {
                 "/etc/alertmanager/config": str(directory.path), "--storage.path=/alertmanager": f"--storage.path={workdir / name}-data",
                 "--web.listen-address=:9093": f"--web.listen-address=127.0.0.1:{port}"})
-            proc = alerting.start_process(name, [tools["prometheus-alertmanager"], *am_args], workdir)
+            proc = Process.in_directory(name, [tools["prometheus-alertmanager"], *am_args], workdir)
             started.append(proc)
             if name == "alertmanager":
                 stack.alertmanager = proc
@@ -247,18 +245,17 @@ def stack(tmp_path_factory):
         reloader_args = local_args(container(rendered, RELEASE_PROM, "config-reloader")["args"], {
             "/etc/prometheus/config": str(config_dir.path), "/etc/prometheus/rules": str(rules_dir.path),
             "http://127.0.0.1:9090/": f"http://127.0.0.1:{prom_port}/"})
-        stack.reloader = alerting.start_process("reloader", [binary, *reloader_args], workdir)
+        stack.reloader = Process.in_directory("reloader", [binary, *reloader_args], workdir)
         started.append(stack.reloader)
         am_reloader_args = local_args(container(rendered, RELEASE_AM, "config-reloader")["args"], {
             "/etc/alertmanager/config": str(am_dir.path), "/etc/alertmanager/secrets": str(workdir / "secrets"),
             "http://127.0.0.1:9093/": f"http://127.0.0.1:{am_port}/"})
-        stack.am_reloader = alerting.start_process("am-reloader", [binary, *am_reloader_args], workdir)
+        stack.am_reloader = Process.in_directory("am-reloader", [binary, *am_reloader_args], workdir)
         started.append(stack.am_reloader)
         for name, url, process in (("Alertmanager", stack.alertmanager_url, stack.alertmanager),
                                    ("quiet Alertmanager", stack.quiet_alertmanager_url, stack.quiet_alertmanager),
                                    ("Prometheus", stack.prometheus_url, stack.prometheus)):
-            support.wait_until(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60,
-                               what=lambda: f"{name} to start:\n{process.log_tail()}")
+            process.wait(lambda: requests.get(url + "/-/ready", timeout=1).status_code == 200, 60, f"{name} to start")
         yield stack
         print("\nran against: " + "; ".join(stack.versions.values()))
         for name, seconds in stack.timings.items():
@@ -288,7 +285,7 @@ def test_versions_and_what_they_lack(stack: Stack) -> None:
     for what, snippet in lacks.items():
         path = stack.workdir / "lacks.yml"
         path.write_text(snippet)
-        result = support.run_tool(support.tool("promtool"), "check", "config", str(path))
+        result = support.run_tool(support.require_tool("promtool", "scripts/install-test-deps.sh (Debian package prometheus)"), "check", "config", str(path))
         if result.returncode == 0:
             pytest.fail(f"the tested Prometheus has {what}: update this list")
 

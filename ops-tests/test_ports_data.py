@@ -3,7 +3,7 @@ memory cgroup, and `keyport ports validate` on real, generated and broken files.
 
 The served file is the real one (../shared/data/ports.json) or one made by scripts/generate-ports.py;
 keyport is the binary under test (KEYPORT_BIN). The cgroup tests need root and a writable cgroup v1
-memory controller (support.alerting.MemoryCgroup) and are skipped, saying so, elsewhere.
+memory controller (support.cgroup.MemoryCgroup) and are skipped, saying so, elsewhere.
 """
 from __future__ import annotations
 
@@ -19,13 +19,16 @@ import time
 import pytest
 
 import support
-from support import alerting
+from support import cgroup
 from support import keyport as hs
 
 REAL_PORTS = support.REPO.parent / "shared" / "data" / "ports.json"
 GENERATE = support.REPO / "scripts" / "generate-ports.py"
 
-pytestmark = pytest.mark.skipif(support.keyport_bin() is None, reason="no keyport binary: set KEYPORT_BIN or run `make build`")
+
+@pytest.fixture(scope="module", autouse=True)
+def needs_keyport() -> None:
+    support.require_keyport()
 
 
 def generate(path: pathlib.Path, records: int, *extra: str) -> pathlib.Path:
@@ -62,8 +65,7 @@ def test_a_file_rewritten_in_place_slowly_is_loaded_once_settled_and_no_failure_
             os.fsync(file.fileno())
             time.sleep(2)  # ten polls see a half-written file
             file.write(new[len(new) // 2 :])
-        support.wait_until(lambda: hs.metric_sum(server.metrics(), "keyport_ports") == 3000, 30,
-                           what=lambda: "the new data: " + server.log_text()[-1500:])
+        server.wait(lambda: hs.metric_sum(server.metrics(), "keyport_ports") == 3000, 30, "the new data")
         assert failures(server) == 0, server.log_text()[-3000:]
         assert successes(server) == 2
         assert server.get_status(f"/ports/{first_id(tmp_path / 'new.json')}") == 200
@@ -78,7 +80,7 @@ def test_a_stable_bad_file_is_still_a_counted_failure_and_the_old_data_keeps_ser
         broken = tmp_path / "broken.json"
         broken.write_bytes(REAL_PORTS.read_bytes()[:250_000])
         os.rename(broken, served)  # "write a temporary file and rename it": the file is whole, just bad
-        support.wait_until(lambda: failures(server) == 1, 30, what=lambda: server.log_text()[-1500:])
+        server.wait(lambda: failures(server) == 1, 30, "one failed reload")
         assert hs.metric_sum(server.metrics(), "keyport_ports") == 1632
         assert server.get_status("/ports/AEAJM") == 200
         assert server.get_status("/ready") == 200
@@ -101,7 +103,7 @@ def test_a_file_that_changes_while_it_is_loaded_is_retried_not_counted(tmp_path)
             file.truncate(0)
             time.sleep(0.3)  # the parser reads past what is left
             file.write(content)
-        support.wait_until(lambda: successes(server) == 2, 300, what=lambda: server.log_text()[-1500:])
+        server.wait(lambda: successes(server) == 2, 300, "two successful loads")
         log = server.log_text()
         assert "changed while it was loaded" in log, log[-3000:]
         assert failures(server) == 0, log[-3000:]
@@ -181,11 +183,11 @@ def test_validate_without_a_terminal_logs_progress_lines_every_few_seconds(tmp_p
 def in_cgroup(tmp_path, monkeypatch):
     """Starts keyport (through hs.Keyport) inside a fresh memory cgroup: a wrapper joins the group and execs
     the binary, so every byte keyport allocates is charged there. Yields a function making the group."""
-    made: list[alerting.MemoryCgroup] = []
+    made: list[cgroup.MemoryCgroup] = []
 
-    def enter(limit: int) -> alerting.MemoryCgroup:
+    def enter(limit: int) -> cgroup.MemoryCgroup:
         try:
-            group = alerting.MemoryCgroup(limit, f"keyport-ports-{os.getpid()}-{len(made)}")
+            group = cgroup.MemoryCgroup(limit, f"keyport-ports-{os.getpid()}-{len(made)}")
         except OSError as err:
             pytest.skip(f"no writable memory cgroup here: {err}")
         made.append(group)
@@ -210,8 +212,8 @@ def test_a_reload_that_would_pass_the_cgroup_limit_is_stopped_and_the_old_data_k
         limit = loaded + (24 << 20)
         (group.path / "memory.limit_in_bytes").write_text(str(limit))
         server.signal(signal.SIGHUP)
-        support.wait_until(lambda: failures(server) == 1, 300, what=lambda: server.log_text()[-1500:])
-        assert server.process.poll() is None, "keyport was killed"
+        server.wait(lambda: failures(server) == 1, 300, "one failed load")
+        assert server.popen.poll() is None, "keyport was killed"
         assert server.get_status("/ready") == 200
         assert server.get_status(f"/ports/{first_id(data)}") == 200
         samples = server.metrics()
@@ -221,16 +223,16 @@ def test_a_reload_that_would_pass_the_cgroup_limit_is_stopped_and_the_old_data_k
         assert re.search(r"would pass the memory limit of [\d.]+ MiB \(in use [\d.]+ MiB, needed by this load so far [\d.]+ MiB", log), log[-2000:]
         assert "still serving the previous data" in log
         # No OOM in the group: the guard stopped first.
-        assert int((group.path / "memory.failcnt").read_text()) == 0 or server.process.poll() is None
+        assert int((group.path / "memory.failcnt").read_text()) == 0 or server.popen.poll() is None
 
 
 def test_a_start_up_load_that_cannot_fit_leaves_keyport_alive_and_not_ready(tmp_path, in_cgroup):
     data = generate(tmp_path / "ports.json", 150_000)
     in_cgroup(48 << 20)
     with hs.Keyport("--ports-file", str(data), wait_ready=False) as server:
-        support.wait_until(lambda: failures(server) == 1, 300, what=lambda: server.log_text()[-1500:])
+        server.wait(lambda: failures(server) == 1, 300, "one failed load")
         time.sleep(1)
-        assert server.process.poll() is None
+        assert server.popen.poll() is None
         raw = hs.request(server.port, b"GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert raw.status == 503
         assert server.get_status("/health") == 200
@@ -274,6 +276,6 @@ def test_the_server_serves_a_gzip_file_and_keeps_it_when_a_truncated_one_replace
         broken = tmp_path / "next.json"
         broken.write_bytes(packed[: len(packed) // 3])
         os.rename(broken, served)
-        support.wait_until(lambda: failures(server) == 1, 30, what=lambda: server.log_text()[-1500:])
+        server.wait(lambda: failures(server) == 1, 30, "one failed reload")
         assert hs.metric_sum(server.metrics(), "keyport_ports") == 1632
         assert "gzip: the compressed data ends early" in server.log_text()

@@ -10,20 +10,18 @@ fails the render.
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
-import shutil
 from typing import Any
 
 import pytest
 import yaml
 
 import support
-from support import alerting
+from support.rules import load_renderer
 from support.chart import NAMESPACE, Rendered, render_raw
 
-renderer = alerting.load_renderer()
+renderer = load_renderer()
 PROM = "keyport-prometheus"
 # The chart's renderings checked here: the defaults, and TLS on with the bundled Alertmanager off.
 CHART_VALUES = {
@@ -34,13 +32,7 @@ CHART_VALUES = {
 
 
 def promtool() -> str:
-    """Skipped on a machine without it, a failure in CI (CI=true)."""
-    found = shutil.which("promtool")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("promtool (Debian package prometheus) is required in CI: scripts/install-test-deps.sh")
-    pytest.skip("promtool (Debian package prometheus) is not installed")
+    return support.require_tool("promtool", "scripts/install-test-deps.sh (Debian package prometheus)")
 
 
 def chart_config(values: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -17,13 +17,13 @@ import pytest
 import yaml
 
 import support
-from support import alerting
+from support import runbooks
+from support.rules import (
+    ALERTMANAGER_TEMPLATE, DEPLOY_ALERTMANAGER, DEPLOY_RULES, RULE_TESTS, RULES_TEMPLATE, load_renderer,
+)
 
-PROMTOOL = support.tool("promtool")
-AMTOOL = support.tool("amtool")
-MISSING = "not installed: `apt-get install prometheus prometheus-alertmanager` (scripts/install-test-deps.sh)"
 
-renderer = alerting.load_renderer()
+renderer = load_renderer()
 EXPECTED_ALERTS = {
     "KeyportHigh5xxRate", "KeyportHigh400Rate", "KeyportMemoryNearLimit", "KeyportMemoryHigh",
     "KeyportNotReady", "KeyportTargetDown", "KeyportTargetsAbsent", "KeyportPortsLoadFailing",
@@ -38,13 +38,11 @@ ALWAYS_FIRING = {"Watchdog"}
 
 
 def promtool() -> str:
-    assert PROMTOOL, f"promtool {MISSING}"
-    return PROMTOOL
+    return support.require_tool("promtool", "scripts/install-test-deps.sh (Debian package prometheus)")
 
 
 def amtool() -> str:
-    assert AMTOOL, f"amtool {MISSING}"
-    return AMTOOL
+    return support.require_tool("amtool", "scripts/install-test-deps.sh (Debian package prometheus-alertmanager)")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +75,7 @@ def test_compose_copies_equal_a_fresh_rendering_of_the_chart_template() -> None:
 
 
 def test_compose_rules_are_the_default_rendering_without_template_syntax(default_render) -> None:
-    deployed = alerting.DEPLOY_RULES.read_text()
+    deployed = DEPLOY_RULES.read_text()
     assert yaml.safe_load(deployed) == yaml.safe_load(default_render["rules"])
     # Plain Prometheus YAML: no Helm action survives; the only {{ }} are Prometheus' own.
     for alert in alerts_of(deployed):
@@ -99,7 +97,7 @@ def test_real_chart_renders_the_same_rules_and_alertmanager_config(default_rende
         for key in doc.get("data", {}) if key == "keyport.rules.yaml"
     ]
     assert len(configmap_rules) == 1, "expected one ConfigMap with keyport.rules.yaml"
-    assert configmap_rules[0] == yaml.safe_load(alerting.DEPLOY_RULES.read_text())
+    assert configmap_rules[0] == yaml.safe_load(DEPLOY_RULES.read_text())
 
     prometheus_rules = [doc for doc in manifests if doc.get("kind") == "PrometheusRule"]
     assert len(prometheus_rules) == 1
@@ -120,7 +118,7 @@ def test_real_chart_renders_the_same_rules_and_alertmanager_config(default_rende
 
 def test_promtool_accepts_the_rendered_rules(tmp_path, default_render) -> None:
     check_rules(tmp_path, default_render["rules"])
-    result = support.run_tool(promtool(), "check", "rules", str(alerting.DEPLOY_RULES))
+    result = support.run_tool(promtool(), "check", "rules", str(DEPLOY_RULES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"SUCCESS: \d+ rules found", result.stdout)
 
@@ -134,7 +132,7 @@ def test_promtool_rejects_a_broken_annotation_template(tmp_path, default_render)
     assert result.returncode != 0 and "nosuchfunction" in result.stdout + result.stderr
 
 
-RULE_TEST_FILES = sorted(alerting.RULE_TESTS.glob("*.test.yaml"))
+RULE_TEST_FILES = sorted(RULE_TESTS.glob("*.test.yaml"))
 
 
 @pytest.mark.parametrize("test_file", RULE_TEST_FILES, ids=lambda p: p.name)
@@ -194,7 +192,7 @@ def test_unit_tests_catch_changed_thresholds(tmp_path) -> None:
         (root / "deploy" / "prometheus").mkdir(parents=True)
         (root / "ops-tests" / "rules").mkdir(parents=True)
         (root / "deploy" / "prometheus" / "keyport.rules.yaml").write_text(renderer.render({"alerts": values})["rules"])
-        shutil.copy(alerting.RULE_TESTS / test_name, root / "ops-tests" / "rules" / test_name)
+        shutil.copy(RULE_TESTS / test_name, root / "ops-tests" / "rules" / test_name)
         result = support.run_tool(promtool(), "test", "rules", test_name, cwd=root / "ops-tests" / "rules")
         return f"{values} ({why})", result.returncode, result.stdout + result.stderr
 
@@ -208,7 +206,7 @@ def test_unit_tests_catch_changed_thresholds(tmp_path) -> None:
 
 
 def test_every_alert_has_severity_summary_description_and_a_real_runbook_anchor(default_render) -> None:
-    anchors = alerting.runbook_anchors()
+    anchors = runbooks.runbook_anchors()
     base = yaml.safe_load((support.CHART / "values.yaml").read_text())["alerts"]["runbookBaseURL"]
     for alert in alerts_of(default_render["rules"]):
         name = alert["alert"]
@@ -232,7 +230,7 @@ def test_runbooks_answer_meaning_confirm_fix_for_every_alert() -> None:
 
 
 def test_annotations_keep_prometheus_templates_through_helm(default_render) -> None:
-    source = alerting.RULES_TEMPLATE.read_text()
+    source = RULES_TEMPLATE.read_text()
     assert "`{{ $value" in source  # written as Go raw strings in the Helm template
     rendered = {a["alert"]: a["annotations"] for a in alerts_of(default_render["rules"])}
     assert "{{ $value | humanizePercentage }}" in rendered["KeyportHigh5xxRate"]["summary"]
@@ -368,7 +366,7 @@ FULL_ROUTING = {"alerts": {"routing": {
 @pytest.mark.parametrize("which", ["compose copy", "chart defaults", "all receivers"])
 def test_amtool_accepts_every_alertmanager_config(tmp_path, default_render, which) -> None:
     text = {
-        "compose copy": lambda: alerting.DEPLOY_ALERTMANAGER.read_text(),
+        "compose copy": lambda: DEPLOY_ALERTMANAGER.read_text(),
         "chart defaults": lambda: default_render["alertmanager"],
         "all receivers": lambda: renderer.render(FULL_ROUTING)["alertmanager"],
     }[which]()
@@ -470,7 +468,7 @@ def test_the_latency_bound_must_be_a_histogram_bucket() -> None:
     schema = json.loads((support.CHART / "values.schema.json").read_text())
     allowed = schema["properties"]["alerts"]["properties"]["latency"]["properties"]["thresholdSeconds"]["enum"]
     assert [float(b) for b in buckets] == allowed, "values.schema.json's thresholdSeconds enum differs from KeyportMetrics.durationBuckets"
-    template = re.search(r'\$buckets := list ((?:"[^"]+" ?)+)', alerting.RULES_TEMPLATE.read_text())
+    template = re.search(r'\$buckets := list ((?:"[^"]+" ?)+)', RULES_TEMPLATE.read_text())
     assert template and re.findall(r'"([^"]+)"', template.group(1)) == buckets
     for bound in allowed:
         rules = renderer.render({"alerts": {"latency": {"thresholdSeconds": bound}}})["rules"]
@@ -484,8 +482,8 @@ def test_the_rules_template_itself_refuses_a_bound_that_is_not_a_bucket(tmp_path
 
     chart = tmp_path / "keyport"
     (chart / "files").mkdir(parents=True)
-    shutil.copy(alerting.RULES_TEMPLATE, chart / "files")
-    shutil.copy(alerting.ALERTMANAGER_TEMPLATE, chart / "files")
+    shutil.copy(RULES_TEMPLATE, chart / "files")
+    shutil.copy(ALERTMANAGER_TEMPLATE, chart / "files")
     shutil.copy(support.CHART / "values.yaml", chart / "values.yaml")
     with pytest.raises(HelmRenderError) as err:
         renderer.render({"alerts": {"latency": {"thresholdSeconds": 0.3}}}, chart_dir=chart)
@@ -535,7 +533,7 @@ def check_link_exists_in_repo(alert: str, key: str, url: str, dashboard_uid: str
         assert path.is_file(), f"{alert} {key} {url}: {blob.group(1)} is not in the repository"
         if blob.group(2):
             assert path.suffix == ".md", f"{alert} {key} {url}: anchor into a non-Markdown file"
-            assert blob.group(2) in alerting.runbook_anchors(path), f"{alert} {key} {url}: no heading for #{blob.group(2)}"
+            assert blob.group(2) in runbooks.runbook_anchors(path), f"{alert} {key} {url}: no heading for #{blob.group(2)}"
         return
     grafana = re.match(r"^https?://[^/]+(?:/[^?#]*)?/d/([^/?#]+)", url)
     assert key == "dashboard_url" and grafana, f"{alert} {key} {url}: neither a repository file nor a Grafana dashboard"
@@ -556,7 +554,7 @@ def test_every_runbook_and_dashboard_link_points_at_something_in_the_repo(dashbo
     for alert, key, url in links:
         check_link_exists_in_repo(alert, key, url, uid)
     # ...and the compose copy.
-    for alert, key, url in _link_targets(alerting.DEPLOY_RULES.read_text()):
+    for alert, key, url in _link_targets(DEPLOY_RULES.read_text()):
         check_link_exists_in_repo(alert, key, url, uid)
 
 

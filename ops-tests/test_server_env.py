@@ -21,16 +21,14 @@ SERVER_ENV = support.CHART / "files" / "server-env.yaml"
 @pytest.fixture(scope="module")
 def flags() -> dict[str, str]:
     """`keyport flags`: flag name (without --) -> environment variable."""
-    binary = support.keyport_bin()
-    assert binary, "no keyport binary: run `make build`"
+    binary = support.require_keyport()
     table = subprocess.run([binary, "flags"], check=True, capture_output=True, text=True, timeout=30).stdout
     return dict(re.findall(r"^\| `--([a-z0-9-]+)` \| `([A-Z0-9_]+)` \|", table, re.MULTILINE))
 
 
 @pytest.fixture
 def generator(monkeypatch):
-    binary = support.keyport_bin()
-    assert binary, "no keyport binary: run `make build`"
+    binary = support.require_keyport()
     monkeypatch.setenv("KEYPORT_BIN", binary)
     return support.script_module("generate-flag-table")
 

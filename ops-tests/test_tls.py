@@ -10,7 +10,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -19,11 +18,14 @@ import pytest
 import support
 from support import keyport as hs
 from support import otlp
+from support.process import Process
 
-pytestmark = [
-    pytest.mark.skipif(support.keyport_bin() is None, reason="no keyport binary: run `make build`"),
-    pytest.mark.skipif(support.tool("openssl") is None, reason="openssl is not installed"),
-]
+
+@pytest.fixture(scope="module", autouse=True)
+def needs_keyport_and_openssl() -> None:
+    support.require_keyport()
+    support.require_tool("openssl", "Debian package openssl (on every machine of this kind)")
+
 
 EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
 
@@ -116,20 +118,21 @@ def client_context(ca: pathlib.Path | None, cert: pathlib.Path | None = None, ke
     return context
 
 
-class TLSKeyport:
+class TLSKeyport(Process):
     """keyport with `--tls-*` flags on a free loopback port, ready once /ready answers 200 over TLS."""
 
     def __init__(self, *args: str, ca: pathlib.Path, client: tuple[pathlib.Path, pathlib.Path] | None = None) -> None:
         self.port = support.free_port()
         self.admin_port = support.free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="keyport-tls-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
+        super().__init__(
             [support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(self.port), "--admin-port", str(self.admin_port),
-             "--log-format", "json", *args],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.context = client_context(ca, *(client or (None, None)))
-        support.wait_until(lambda: self.process.poll() is None and self.get("/ready").status == 200, 60,
-                           what=lambda: f"keyport ready over TLS: {self.log_text()[-2000:]}")
+             "--log-format", "json", *args], name="keyport-tls")
+        try:
+            self.context = client_context(ca, *(client or (None, None)))
+            self.wait(lambda: self.get("/ready").status == 200, 60, "keyport ready over TLS")
+        except BaseException:
+            self.__exit__()  # the fixture only stops the instances it was handed
+            raise
 
     def connect(self, context: ssl.SSLContext | None = None, admin: bool = False) -> ssl.SSLSocket:
         raw = socket.create_connection(("127.0.0.1", self.admin_port if admin else self.port), timeout=10)
@@ -148,22 +151,6 @@ class TLSKeyport:
     def metrics(self) -> dict[str, float]:
         return hs.parse_metrics(self.get("/metrics", admin=True).body.decode())
 
-    def log_text(self) -> str:
-        return pathlib.Path(self.log.name).read_text(errors="replace")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.log.close()
-        os.unlink(self.log.name)
 
 
 @pytest.fixture
@@ -177,7 +164,7 @@ def server(pki):
 
     yield start
     for s in started:
-        s.stop()
+        s.__exit__()
 
 
 def tls_args(pki, cert="leaf.crt", key="leaf.key") -> list[str]:
@@ -214,18 +201,16 @@ def test_tls_1_1_and_plain_http_are_refused_and_the_server_keeps_serving(pki, se
     assert b"no peer certificate available" in refused.stdout
     # Control: the same client does speak TLS 1.1 to a server that allows it, so the refusal above is keyport's.
     control_port = support.free_port()
-    control = subprocess.Popen(
+    with Process(
         ["openssl", "s_server", "-accept", str(control_port), "-cert", str(pki["leaf.crt"]), "-key", str(pki["leaf.key"]),
          "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # s_server stops at EOF on stdin
-    try:
-        accepted = support.wait_until(
+        stdin=subprocess.PIPE,  # s_server stops at EOF on stdin
+    ) as control:
+        accepted = control.wait(
             lambda: (r := subprocess.run([*probe, "-connect", f"127.0.0.1:{control_port}"], input=b"",
-                                         capture_output=True, timeout=30)).returncode == 0 and r, 20)
+                                         capture_output=True, timeout=30)).returncode == 0 and r, 20,
+            "openssl s_server to accept TLS 1.1")
         assert b"Server certificate" in accepted.stdout and b"Protocol  : TLSv1.1" in accepted.stdout
-    finally:
-        control.kill()
-        control.wait(5)
 
     # Plain HTTP to the TLS port: no HTTP response, the connection is closed.
     with socket.create_connection(("127.0.0.1", s.port), timeout=10) as sock:
@@ -293,15 +278,12 @@ def test_bad_files_at_start_exit_naming_the_flag(pki, case, flag, problem, tmp_p
 def test_environment_twins_serve_tls(pki, server):
     port = support.free_port()
     env = {**os.environ, "KEYPORT_TLS_CERT_FILE": str(pki["leaf.crt"]), "KEYPORT_TLS_KEY_FILE": str(pki["leaf.key"])}
-    process = subprocess.Popen([support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", "0"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        out = support.wait_until(lambda: (r := curl("--cacert", str(pki["ca"]), "-o", "/dev/null", "-w", "%{http_code}",
-                                                    f"https://127.0.0.1:{port}/health")).returncode == 0 and r, 60)
+    with Process([support.keyport_bin(), "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", "0"], env=env,
+                 inherit_env=False) as process:
+        out = process.wait(lambda: (r := curl("--cacert", str(pki["ca"]), "-o", "/dev/null", "-w", "%{http_code}",
+                                              f"https://127.0.0.1:{port}/health")).returncode == 0 and r, 60,
+                           "keyport to serve TLS from its environment")
         assert out.stdout == b"200"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_spans_of_requests_over_tls_say_https_and_the_local_address(pki, server):
@@ -392,9 +374,7 @@ def test_a_bad_rotation_keeps_the_old_certificate_and_counts_a_failure(pki, serv
     with NewConnectionLoop(s) as loop:
         support.wait_until(lambda: len(loop.serials) >= 10, 30)
         secret.swap(pki["next.crt"], pki["leaf.key"])  # the new certificate with the old, non-matching key
-        support.wait_until(
-            lambda: hs.metric_sum(s.metrics(), "keyport_tls_reloads_total", result="failure") == 1, 30,
-            what=lambda: f"a failed reload: {s.log_text()[-1500:]}")
+        s.wait(lambda: hs.metric_sum(s.metrics(), "keyport_tls_reloads_total", result="failure") == 1, 30, "a failed reload")
         seen = len(loop.serials)
         support.wait_until(lambda: len(loop.serials) >= seen + 10, 30)
     assert loop.failures == []

@@ -256,9 +256,9 @@ def test_sigterm_flushes_the_spans_still_queued(receiver, ports_file):
         for _ in range(10):
             assert get(server.port, "/key/32").status == 200
         assert receiver.find(name="GET /key/{length}") == []
-        assert server.stop(timeout=20) == 0
+        assert server.stop(grace=20) == 0
     finally:
-        server.stop()
+        server.__exit__()
     assert len(receiver.find(name="GET /key/{length}")) == 10
     assert len(receiver.find(name="ports.load")) == 1
 

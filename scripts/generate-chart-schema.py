@@ -5,7 +5,7 @@ charts/keyport/values.yaml is the one hand-written description of the chart's va
 writes the two copies and CI fails when either is stale:
 
     scripts/generate-chart-schema.py            # rewrite values.schema.json and the README table (make chart-docs)
-    scripts/generate-chart-schema.py --check    # exit 1 when either is stale (CI, ops-tests/test_chart.py)
+    scripts/generate-chart-schema.py --check    # exit 1 when either is stale (CI, ops-tests/test_chart_render.py)
 
 Convention: dadav/helm-schema's annotations plus helm-docs' descriptions, as helm-schema reads them
 together (github.com/dadav/helm-schema, README "Annotations" and "helm-docs"):

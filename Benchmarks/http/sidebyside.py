@@ -25,16 +25,8 @@ def ms(value):
 
 
 def wait_up(url, proc, timeout=30):
-    end = time.time() + timeout
-    while time.time() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early ({proc.returncode}) for {url}")
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except Exception:
-            time.sleep(0.1)
-    raise SystemExit(f"server never answered {url}")
+    """Until `url` answers 2xx; the launcher's error (with the server's log tail) if it never does."""
+    proc.wait(lambda: urllib.request.urlopen(url, timeout=1).read() is not None, timeout, f"{url} to answer")
 
 
 def rss_mib(pid):

@@ -10,10 +10,12 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from benchkit import Process, free_port  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORK = pathlib.Path(os.environ.get("BENCH_DIR", "/tmp/keyport-ports-bench"))
@@ -48,33 +50,21 @@ def loads(log_path):
 
 
 def measure(binary, path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log_path = WORK / "sizing-server.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen([binary, "--host", "127.0.0.1", "--srv-port", str(port), "--ports-file", str(path),
-                                   "--ports-settle-time", "0s"], stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with Process([binary, "--host", "127.0.0.1", "--srv-port", str(port), "--ports-file", str(path),
+                  "--ports-settle-time", "0s"], name="keyport", log=log_path) as server:
         deadline = time.time() + 900
-        while not loads(log_path):
-            if server.poll() is not None or time.time() > deadline:
-                raise SystemExit(f"keyport did not load {path}: {open(log_path).read()[-2000:]}")
-            time.sleep(0.2)
+        server.wait(lambda: loads(log_path), 900, f"keyport to load {path}", interval=0.2)
         records, seconds = loads(log_path)[0]
         time.sleep(3)
         steady = status_kb(server.pid, "VmRSS")
         pathlib.Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # VmHWM := current RSS
-        server.send_signal(signal.SIGHUP)
-        while len(loads(log_path)) < 2:
-            if server.poll() is not None or time.time() > deadline:
-                raise SystemExit(f"the reload of {path} did not finish: {open(log_path).read()[-2000:]}")
-            time.sleep(0.2)
+        server.signal(signal.SIGHUP)
+        server.wait(lambda: len(loads(log_path)) >= 2, max(0.0, deadline - time.time()), f"the reload of {path}",
+                    interval=0.2)
         peak = status_kb(server.pid, "VmHWM")
         return records, seconds, steady, peak
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def main():

@@ -15,10 +15,10 @@ Prints every round, the medians and the ratios keyport/Go, of req/s and of reque
 CPU-second (the servers' own CPU time from /proc: on a shared machine the server is often not the
 bottleneck, and then req/s measures the client and the neighbours as much as the server). Ratios hold on a noisy machine; absolute
 numbers do not. Not a test: nothing here fails on a slow result."""
-import argparse, os, pathlib, re, resource, socket, ssl, statistics, subprocess, sys, tempfile, time
+import argparse, os, pathlib, re, resource, socket, ssl, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from benchkit import cpu_seconds, free_port, server  # noqa: E402
+from benchkit import Process, cpu_seconds, free_port, server  # noqa: E402
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -51,21 +51,16 @@ def build_go(d: pathlib.Path) -> pathlib.Path:
     return d / "goref-tls"
 
 
-def wait_up(port: int, ca: pathlib.Path, proc: subprocess.Popen) -> None:
+def wait_up(port: int, ca: pathlib.Path, proc: Process) -> None:
+    """Until /health answers 200 over TLS; the launcher's error (with the server's log tail) if it never does."""
     context = ssl.create_default_context(cafile=str(ca))
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server on {port} exited early ({proc.returncode})")
-        try:
-            with context.wrap_socket(socket.create_connection(("127.0.0.1", port), 1), server_hostname="127.0.0.1") as s:
-                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if s.recv(12).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    sys.exit(f"server on {port} never answered over TLS")
+
+    def healthy() -> bool:
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", port), 1), server_hostname="127.0.0.1") as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return s.recv(12).startswith(b"HTTP/1.1 200")
+
+    proc.wait(healthy, 30, f"the server on {port} to answer over TLS", interval=0.2)
 
 
 def children_cpu() -> float:

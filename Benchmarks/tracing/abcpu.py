@@ -6,21 +6,14 @@ processes on a shared machine disturb far less than throughput (they take CPU aw
 
 Servers start fresh per round on CPU 0 (taskset), wrk on CPU 1; rounds alternate A B, then B A, so
 neither side always runs first. Prints each round, the medians and the median per-round ratios A/B."""
-import argparse, pathlib, re, shlex, statistics, subprocess, sys, time, urllib.request
+import argparse, pathlib, re, shlex, statistics, subprocess, sys, urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from benchkit import cpu_seconds, server  # noqa: E402
 
 def one(cmd: str, url: str, dur: int, conns: int) -> tuple[float, float]:
     with server(["taskset", "-c", "0"] + shlex.split(cmd)) as proc:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except Exception:
-                if proc.poll() is not None:
-                    raise SystemExit(f"server exited early for {url}")
-                time.sleep(0.2)
+        proc.wait(lambda: urllib.request.urlopen(url, timeout=1).read() is not None, 60, f"{url} to answer", interval=0.2)
         wrk = ["taskset", "-c", "1", "wrk", "-t2", f"-c{conns}"]
         subprocess.run(wrk + ["-d2s", url], capture_output=True)
         before = cpu_seconds(proc.pid)

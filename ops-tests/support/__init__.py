@@ -1,10 +1,15 @@
 """Support for keyport's ops tests: one place for each helper, one behaviour each.
 
-- this module: repository paths, tools, free ports, `wait_until`, the keyport binary;
+- this module: repository paths, `require_tool` (the one rule for a missing tool), free ports,
+  `wait_until` (the one wait helper), the keyport binary;
+- `support.process`: the one launcher of long-running processes (log file, wait, log tail, stop policy);
 - `support.keyport`: a keyport process on a free port, raw HTTP, metrics parsing, keep-alive load;
-- `support.alerting`: rendering the rules, child processes, the Alertmanager webhook receiver,
-  cgroup memory limits, runbook anchors (`python3 -m support.alerting webhook` from ops-tests/);
-- `support.chart`: rendering the chart with Helm's own engine (helm-python-sdk);
+- `support.rules`: the alerting rules and Alertmanager config, rendered as the chart and compose stack get them;
+- `support.webhook`: the Alertmanager webhook receiver (`python3 -m support.webhook` from ops-tests/);
+- `support.cgroup`: a cgroup v1 memory limit for a child process;
+- `support.runbooks`: the runbook anchors alerts link to;
+- `support.chart`: rendering the chart with Helm's own engine (helm-python-sdk), lookups the chart tests share;
+- `support.dashboard`: the Grafana dashboard's queries and what counts as data;
 - `support.haproxy`: HAProxy from deploy/haproxy/haproxy.cfg in front of keyport instances, its runtime API;
 - `support.otlp`: a real OTLP/HTTP trace receiver (opentelemetry-proto decodes what keyport exports).
 """
@@ -18,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 OPS_TESTS = REPO / "ops-tests"
@@ -42,20 +47,40 @@ def script_module(name: str) -> Any:
 
 
 def tool(name: str) -> str | None:
-    """Path of a program on PATH (promtool, amtool, prometheus, haproxy, ...), or None."""
-    return shutil.which(name)
+    """Path of a program beside the running interpreter (the venv's console scripts: checkov, hadolint,
+    schemathesis, ...) or on PATH (promtool, haproxy, ...), or None."""
+    return shutil.which(name, path=os.pathsep.join([str(pathlib.Path(sys.executable).parent), os.environ.get("PATH", "")]))
 
 
-def venv_tool(name: str) -> str:
-    """A console script of the running interpreter's venv (schemathesis, locust, hadolint), else one on
-    PATH; fails the test when there is neither."""
+def in_ci() -> bool:
+    """CI sets CI=true (.ci/run): there every tool the tests need must have been installed."""
+    return os.environ.get("CI", "").lower() in {"true", "1"}
+
+
+def missing(reason: str) -> NoReturn:
+    """The one rule for something a test needs and this machine lacks: under CI=true the test fails
+    (the install step is broken), elsewhere it is skipped; both say `reason`."""
     import pytest
 
-    beside = pathlib.Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} not found beside {sys.executable} or on PATH: run `make venv`")
-    return found
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: every tool must be installed)", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_tool(name: str, install: str) -> str:
+    """The path of `name` (see `tool`); missing, `missing` names it and `install`, the step that provides it."""
+    return tool(name) or missing(f"{name} is not installed: {install}")
+
+
+def require_keyport() -> str:
+    """The keyport binary (`keyport_bin`); missing, the test is skipped, or failed under CI=true. A
+    KEYPORT_BIN that names no executable always fails: it is a mistake, not a missing build."""
+    import pytest
+
+    found = keyport_bin()
+    if not found and os.environ.get("KEYPORT_BIN"):
+        pytest.fail(f"KEYPORT_BIN={os.environ['KEYPORT_BIN']} is not an executable", pytrace=False)
+    return found or missing("no keyport binary: set KEYPORT_BIN or run `make build`")
 
 
 def run_tool(*args: str, cwd: pathlib.Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -70,12 +95,13 @@ def free_port() -> int:
 
 
 def wait_until(
-    predicate: Callable[[], Any], timeout: float, interval: float = 0.1, what: str | Callable[[], str] = "condition"
+    predicate: Callable[[], Any], timeout: float, interval: float = 0.1, what: str | Callable[[], str] = "condition",
+    give_up: type[BaseException] | tuple[type[BaseException], ...] = (),
 ) -> Any:
     """Polls `predicate` until it returns something truthy and returns that. An exception from the
-    predicate counts as "not yet" (a server still starting refuses connections). At the timeout it
-    raises TimeoutError naming `what` (a string, or a function called then, e.g. for a log tail) and
-    the last exception seen."""
+    predicate counts as "not yet" (a server still starting refuses connections), except one of
+    `give_up`, which ends the wait at once. At the timeout it raises TimeoutError naming `what` (a
+    string, or a function called then, e.g. for a log tail) and the last exception seen."""
     deadline = time.time() + timeout
     last_error: BaseException | None = None
     while True:
@@ -83,6 +109,8 @@ def wait_until(
             value = predicate()
             if value:
                 return value
+        except give_up:
+            raise
         except Exception as error:  # noqa: BLE001 (any failure of the predicate means "not yet")
             last_error = error
         if time.time() >= deadline:

@@ -1,10 +1,12 @@
-"""Rendering the keyport chart with Helm's own engine (helm-python-sdk), for ops-tests/test_chart.py."""
+"""Rendering the keyport chart with Helm's own engine (helm-python-sdk), and the lookups into rendered
+objects that ops-tests/test_chart_*.py share."""
 
 from __future__ import annotations
 
 import copy
 import functools
 import os
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -110,3 +112,78 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 def env_of(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e.get("value") for e in container.get("env", [])}
 
+
+# --- shared by the chart tests ------------------------------------------------------------------
+
+SCENARIOS = scenarios()
+FULLNAME = RELEASE  # the release name already holds the chart name
+PROM = f"{FULLNAME}-prometheus"
+AM = f"{FULLNAME}-alertmanager"
+VENV_BIN = Path(sys.executable).parent
+
+
+def keyport_deployment(r: Rendered) -> dict[str, Any]:
+    return r.get("Deployment", FULLNAME)
+
+
+def container(workload: dict[str, Any], name: str) -> dict[str, Any]:
+    spec = workload["spec"]["template"]["spec"] if workload["kind"] != "Pod" else workload["spec"]
+    return next(c for c in spec["containers"] if c["name"] == name)
+
+
+def pod_security_checks(name: str, spec: dict[str, Any]):
+    psc = spec.get("securityContext", {})
+    assert psc.get("runAsNonRoot") is True, name
+    assert isinstance(psc.get("runAsUser"), int) and psc["runAsUser"] > 0, name
+    assert psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", name
+    for c in spec.get("initContainers", []) + spec["containers"]:
+        sc = c["securityContext"]
+        where = f"{name}/{c['name']}"
+        assert sc["readOnlyRootFilesystem"] is True, where
+        assert sc["allowPrivilegeEscalation"] is False, where
+        assert sc.get("privileged") is False, where
+        assert sc["capabilities"] == {"drop": ["ALL"]}, where
+        assert sc["runAsNonRoot"] is True and isinstance(sc["runAsUser"], int) and sc["runAsUser"] > 0, where
+        assert sc["seccompProfile"]["type"] == "RuntimeDefault", where
+        assert c["resources"]["requests"] and c["resources"]["limits"], where
+
+
+def annotations(r: Rendered, name: str) -> dict[str, str]:
+    return r.get("Deployment", name)["spec"]["template"]["metadata"].get("annotations", {})
+
+
+def prometheus_config(r: Rendered) -> dict[str, Any]:
+    return yaml.safe_load(r.get("ConfigMap", PROM)["data"]["prometheus.yml"])
+
+
+def keyport_job(cfg: dict[str, Any]) -> dict[str, Any]:
+    (job,) = [j for j in cfg["scrape_configs"] if j["job_name"] == "keyport"]
+    return job
+
+
+def write_prometheus_files(r: Rendered, tmp: Path, targets_file: Path, live: bool) -> Path:
+    """The rendered Prometheus configuration, runnable outside Kubernetes.
+
+    Debian's prometheus/promtool are built without Kubernetes service discovery, so the pod discovery
+    (and the Alertmanager endpoints discovery) is swapped for a file_sd with the same target labels; every relabelling rule is kept as rendered.
+    The rules file path is pointed at the rendered rules ConfigMap written to tmp. For a live run the
+    alerting block and the jobs whose targets are cluster DNS names are dropped (they cannot resolve here).
+    """
+    cfg = prometheus_config(r)
+    rules = tmp / "keyport.rules.yaml"
+    rules.write_text(r.get("ConfigMap", f"{PROM}-rules")["data"]["keyport.rules.yaml"])
+    cfg["rule_files"] = [str(rules)]
+    job = keyport_job(cfg)
+    assert job.pop("kubernetes_sd_configs")
+    job["file_sd_configs"] = [{"files": [str(targets_file)], "refresh_interval": "1s"}]
+    # The Alertmanager's endpoints discovery too (its relabelling kept, so it is still checked).
+    for alertmanagers in cfg.get("alerting", {}).get("alertmanagers", []):
+        assert alertmanagers.pop("kubernetes_sd_configs")
+        alertmanagers["file_sd_configs"] = [{"files": [str(targets_file)], "refresh_interval": "1s"}]
+    if live:
+        cfg.pop("alerting", None)
+        cfg["scrape_configs"] = [job]
+    path = tmp / "prometheus.yml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+SERVICE_NAME = f"{FULLNAME}.{NAMESPACE}.svc"

@@ -1,5 +1,5 @@
 """The Grafana dashboard as the tests read it: its file, Grafana's variable interpolation, and what
-counts as data in a Prometheus answer (ops-tests/test_alerts_live.py, test_chart.py)."""
+counts as data in a Prometheus answer (ops-tests/test_alerts_live.py, test_chart_runtime.py)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from support import CHART
 
 DASHBOARD = CHART / "files" / "dashboards" / "keyport.json"
 # Panels whose metrics exist only while keyport serves HTTPS: empty on the plain-HTTP live stack,
-# checked against test_chart.py's Prometheus scraping keyport over TLS instead.
+# checked against test_chart_runtime.py's Prometheus scraping keyport over TLS instead.
 TLS_PANELS = {"Certificate expires in", "TLS certificate reloads"}
 
 

@@ -13,7 +13,7 @@ import subprocess
 import time
 
 from support import REPO, tool, wait_until
-from support.alerting import Process, start_process
+from support.process import Process
 
 CONFIG = REPO / "deploy" / "haproxy" / "haproxy.cfg"
 BACKEND = "keyport"
@@ -65,9 +65,8 @@ class HAProxy:
         check = subprocess.run([binary, "-c", "-f", str(CONFIG)], capture_output=True, text=True, timeout=30,
                                env={**os.environ, **env})
         assert check.returncode == 0, check.stdout + check.stderr
-        self.process: Process = start_process("haproxy", [binary, "-f", str(CONFIG), "-db"], workdir, env)
-        wait_until(lambda: self.socket_path.exists() and self.command("show info"), 20,
-                   what=lambda: f"haproxy to start:\n{self.process.log_tail()}")
+        self.process: Process = Process.in_directory("haproxy", [binary, "-f", str(CONFIG), "-db"], workdir, env)
+        self.process.wait(lambda: self.socket_path.exists() and self.command("show info"), 20, "haproxy to start")
 
     def command(self, line: str) -> str:
         """One runtime API command on the admin socket; returns its answer."""

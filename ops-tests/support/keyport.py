@@ -1,64 +1,48 @@
-"""A keyport process on a free loopback port, raw-socket requests, metrics parsing, RSS readings and a
-small keep-alive load generator (the hardening and HA tests drive the server through these)."""
+"""A keyport process on a free loopback port (a `support.process.Process`), raw-socket requests, metrics
+parsing, RSS readings and a small keep-alive load generator (the hardening and HA tests drive the
+server through these)."""
 from __future__ import annotations
 
 import json
-import os
 import pathlib
-import signal
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
-from support import keyport_bin, wait_until
+from support import require_keyport
+from support.process import Process
 
 
-class Keyport:
+class Keyport(Process):
     """`keyport --srv-port 0 --admin-port 0` on 127.0.0.1 (or given ports, to bring an instance back at the
-    same addresses); the bound ports come from the JSON `listening` log lines (`listener`: service or
-    admin). `port`/`base` are the service listener's, `admin_port`/`admin_base` the admin listener's
-    (/metrics, /version, /debug/*). Waits until /ready answers 200 unless `wait_ready` is false (an
-    instance started with a broken ports file stays not ready)."""
+    same addresses), started by the one launcher (`support.process.Process`); the bound ports come from
+    the JSON `listening` log lines (`listener`: service or admin). `port`/`base` are the service
+    listener's, `admin_port`/`admin_base` the admin listener's (/metrics, /version, /debug/*). Waits
+    until /ready answers 200 unless `wait_ready` is false (an instance started with a broken ports
+    file stays not ready)."""
 
     def __init__(
         self, *args: str, env: dict[str, str] | None = None, ready_timeout: float = 120.0, port: int = 0,
         wait_ready: bool = True, admin_port: int = 0,
     ) -> None:
-        self.log = tempfile.NamedTemporaryFile(prefix="keyport-", suffix=".log", delete=False)
-        binary = keyport_bin()
-        if binary is None:
-            raise RuntimeError("no keyport binary: set KEYPORT_BIN or run `make build`")
-        command = [
-            binary, "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", str(admin_port),
-            "--log-format", "json", *args,
-        ]
-        self.process = subprocess.Popen(
-            command, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
+        binary = require_keyport()
+        super().__init__(
+            [binary, "--host", "127.0.0.1", "--srv-port", str(port), "--admin-port", str(admin_port),
+             "--log-format", "json", *args],
+            name="keyport", env=env,
         )
-        self.port = 0
-        self.admin_port = 0
-        deadline = time.time() + 30
-        while not (self.port and self.admin_port):
-            if self.process.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError(f"keyport did not start: {self.log_text()[-2000:]}")
-            self.port, self.admin_port = listening_ports(self.log_text())
-            time.sleep(0.05)
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.admin_base = f"http://127.0.0.1:{self.admin_port}"
-        if wait_ready:
-            wait_until(lambda: self.get_status("/ready") == 200, ready_timeout, what="keyport ready")
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log_text(self) -> str:
-        return pathlib.Path(self.log.name).read_text(errors="replace")
+        try:
+            self.port, self.admin_port = self.wait(
+                lambda: (ports := listening_ports(self.log_text()))[0] and ports[1] and ports, 30, "keyport to listen",
+                interval=0.05)
+            self.base = f"http://127.0.0.1:{self.port}"
+            self.admin_base = f"http://127.0.0.1:{self.admin_port}"
+            if wait_ready:
+                self.wait(lambda: self.get_status("/ready") == 200, ready_timeout, "keyport ready")
+        except BaseException:
+            self.__exit__()  # nothing else can stop it: the constructor is the only owner so far
+            raise
 
     def get_status(self, path: str, admin: bool = False) -> int | None:
         try:
@@ -75,31 +59,6 @@ class Keyport:
 
     def rss_bytes(self) -> int:
         return status_field(self.pid, "VmRSS")
-
-    def signal(self, sig: int) -> None:
-        self.process.send_signal(sig)
-
-    def stop(self, timeout: float = 10.0) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)  # a stopped process cannot handle SIGTERM
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self.log.close()
-        return self.process.returncode
-
-    def __enter__(self) -> "Keyport":
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-        try:
-            os.unlink(self.log.name)
-        except OSError:
-            pass
 
 
 def listening_ports(log: str) -> tuple[int, int]:
