@@ -195,8 +195,15 @@ def test_https_with_the_ca_file_succeeds_and_without_it_fails_on_the_certificate
     assert len(refused.stderr.splitlines()) == 1, refused.stderr
     assert re.search(r": TLS handshake failed: .*CERTIFICATE_VERIFY_FAILED", refused.stderr), refused.stderr
     assert not output.exists() and only(tmp_path) == []
+    no_ca = fetch(https_server.url("/ports.json"), output, sha256(REAL), "--ca-file", str(tmp_path / "absent.pem"))
+    assert no_ca.returncode == 1 and len(no_ca.stderr.splitlines()) == 1, no_ca.stderr
+    assert f"cannot read the CA file {tmp_path / 'absent.pem'}" in no_ca.stderr
     trusted = fetch(https_server.url("/ports.json"), output, sha256(REAL), "--ca-file", str(pki["ca"]))
     assert trusted.returncode == 0, trusted.stderr
+    assert output.read_bytes() == REAL
+    output.unlink()
+    unverified = fetch(https_server.url("/ports.json"), output, sha256(REAL), "--insecure")
+    assert unverified.returncode == 0, unverified.stderr
     assert output.read_bytes() == REAL
 
 

@@ -119,13 +119,12 @@ struct PortsDownload {
         // One attempt: a failed connection or TLS handshake is reported at once (not retried until the deadline);
         // retrying is the caller's (an init container is restarted with back-off).
         configuration.connectionPool.retryConnectionEstablishment = false
-        if options.url.hasPrefix("https://") || options.caFile != nil || options.insecure {
-            do throws(HealthCheck.Failure) {
-                configuration.tlsConfiguration = try HealthCheck.clientConfiguration(
-                    HealthCheck.TLSOptions(caFile: options.caFile, insecure: options.insecure))
-            } catch {
-                throw .file("\(error)")
-            }
+        // Always: an http:// URL may redirect to https://, which gets the same trust.
+        do throws(HealthCheck.Failure) {
+            configuration.tlsConfiguration = try HealthCheck.clientConfiguration(
+                HealthCheck.TLSOptions(caFile: options.caFile, insecure: options.insecure))
+        } catch {
+            throw .file("\(error)")
         }
         let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
         let pool = NIOThreadPool(numberOfThreads: 1)
