@@ -1,22 +1,26 @@
 import CZlib
 import SystemLibC
 
-/// A gzip file inflated as it is read (zlib, `inflate` with gzip header handling): the parser sees the JSON,
-/// and memory is zlib's 32 KiB window plus one input buffer, whatever the file's size. Concatenated gzip
-/// members (as `cat a.gz b.gz` makes) are read one after the other. The owner calls `close()`.
-struct GzipSource: ByteSource {
-    var file: FileSource
+/// Gzip input inflated as it is read (zlib, `inflate` with gzip header handling): the parser sees the JSON,
+/// and memory is zlib's 32 KiB window plus one input buffer, whatever the input's size. Concatenated gzip
+/// members (as `cat a.gz b.gz` makes) are read one after the other. The owner calls `close()` (which leaves
+/// the compressed input to its owner).
+struct GzipSource<Compressed: ByteSource>: ByteSource {
+    var compressed: Compressed
+    /// The file path or download URL, for messages.
+    let sourceName: String
     let stream: UnsafeMutablePointer<z_stream>
     let input: UnsafeMutableRawBufferPointer
     var inputEnded = false
     var finished = false
-    var inputBytes: Int { file.position }
+    var inputBytes: Int { compressed.inputBytes }
 
     /// The two bytes every gzip member starts with.
-    static let magic: (UInt8, UInt8) = (0x1F, 0x8B)
+    static var magic: (UInt8, UInt8) { (0x1F, 0x8B) }
 
-    init(file: FileSource, bufferSize: Int) throws(PortsLoadError) {
-        self.file = file
+    init(compressed: Compressed, sourceName: String, bufferSize: Int) throws(PortsLoadError) {
+        self.compressed = compressed
+        self.sourceName = sourceName
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         input = .allocate(byteCount: bufferSize, alignment: 1)
@@ -24,7 +28,7 @@ struct GzipSource: ByteSource {
         guard inflateInit2_(stream, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             input.deallocate()
             stream.deallocate()
-            throw PortsLoadError(kind: .io, source: file.path, offset: nil, message: "gzip: zlib could not start")
+            throw PortsLoadError(kind: .io, source: sourceName, offset: nil, message: "gzip: zlib could not start")
         }
     }
 
@@ -32,7 +36,6 @@ struct GzipSource: ByteSource {
         inflateEnd(stream)
         stream.deallocate()
         input.deallocate()
-        file.close()
     }
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(PortsLoadError) -> Int {
@@ -41,7 +44,7 @@ struct GzipSource: ByteSource {
         stream.pointee.avail_out = UInt32(buffer.count)
         while stream.pointee.avail_out == UInt32(buffer.count) {
             if stream.pointee.avail_in == 0 && !inputEnded {
-                let n = try file.read(into: input)
+                let n = try compressed.read(into: input)
                 inputEnded = n == 0
                 stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
                 stream.pointee.avail_in = UInt32(n)
@@ -51,7 +54,7 @@ struct GzipSource: ByteSource {
             case Z_STREAM_END:
                 // Another member may follow; only whitespace-free end of file ends the stream.
                 if stream.pointee.avail_in == 0 && !inputEnded {
-                    let n = try file.read(into: input)
+                    let n = try compressed.read(into: input)
                     inputEnded = n == 0
                     stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
                     stream.pointee.avail_in = UInt32(n)
@@ -76,32 +79,25 @@ struct GzipSource: ByteSource {
     }
 
     private func error(_ message: String) -> PortsLoadError {
-        let at = file.position - Int(stream.pointee.avail_in)
-        return PortsLoadError(kind: .io, source: file.path, offset: nil, message: "gzip: \(message) at compressed byte \(at)")
+        let at = compressed.inputBytes - Int(stream.pointee.avail_in)
+        return PortsLoadError(kind: .io, source: sourceName, offset: nil, message: "gzip: \(message) at compressed byte \(at)")
     }
 }
 
-/// A ports file as the parser reads it: plain JSON, or gzip recognised by its magic bytes whatever its name.
-enum PortsFileInput: ByteSource {
-    case plain(FileSource)
-    case gzip(GzipSource)
+/// Ports input as the parser reads it: plain JSON, or gzip recognised by its magic bytes whatever its name.
+enum PortsInput<Raw: ByteSource>: ByteSource {
+    case plain(Raw)
+    case gzip(GzipSource<Raw>)
 
-    static func open(path: String, bufferSize: Int) throws(PortsLoadError) -> PortsFileInput {
-        let file = try FileSource(path: path)
-        var head: (UInt8, UInt8) = (0, 0)
-        let sniffed = withUnsafeMutableBytes(of: &head) { pread(file.descriptor, $0.baseAddress, 2, 0) }
-        guard sniffed == 2, head == GzipSource.magic else { return .plain(file) }
-        do throws(PortsLoadError) {
-            return .gzip(try GzipSource(file: file, bufferSize: bufferSize))
-        } catch {
-            file.close()
-            throw error
-        }
+    /// Starts inflating `raw` when `head` (its first bytes) is the gzip magic.
+    static func choose(_ raw: Raw, head: (UInt8, UInt8)?, sourceName: String, bufferSize: Int) throws(PortsLoadError) -> PortsInput {
+        guard let head, head == GzipSource<Raw>.magic else { return .plain(raw) }
+        return .gzip(try GzipSource(compressed: raw, sourceName: sourceName, bufferSize: bufferSize))
     }
 
     var inputBytes: Int {
         switch self {
-        case .plain(let file): file.inputBytes
+        case .plain(let raw): raw.inputBytes
         case .gzip(let gzip): gzip.inputBytes
         }
     }
@@ -113,19 +109,42 @@ enum PortsFileInput: ByteSource {
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(PortsLoadError) -> Int {
         switch self {
-        case .plain(var file):
-            defer { self = .plain(file) }
-            return try file.read(into: buffer)
+        case .plain(var raw):
+            defer { self = .plain(raw) }
+            return try raw.read(into: buffer)
         case .gzip(var gzip):
             defer { self = .gzip(gzip) }
             return try gzip.read(into: buffer)
         }
     }
 
+    /// Frees zlib's state; the raw input stays open (its owner closes it).
+    func closeDecompression() {
+        if case .gzip(let gzip) = self { gzip.close() }
+    }
+}
+
+/// A ports file: its first two bytes are read with `pread` to tell gzip from JSON.
+typealias PortsFileInput = PortsInput<FileSource>
+
+extension PortsInput where Raw == FileSource {
+    static func open(path: String, bufferSize: Int) throws(PortsLoadError) -> PortsFileInput {
+        let file = try FileSource(path: path)
+        var head: (UInt8, UInt8) = (0, 0)
+        let sniffed = withUnsafeMutableBytes(of: &head) { pread(file.descriptor, $0.baseAddress, 2, 0) }
+        do throws(PortsLoadError) {
+            return try choose(file, head: sniffed == 2 ? head : nil, sourceName: path, bufferSize: bufferSize)
+        } catch {
+            file.close()
+            throw error
+        }
+    }
+
     func close() {
+        closeDecompression()
         switch self {
         case .plain(let file): file.close()
-        case .gzip(let gzip): gzip.close()
+        case .gzip(let gzip): gzip.compressed.close()
         }
     }
 }

@@ -150,6 +150,17 @@ public enum HealthCheck {
 
     /// A client context trusting `caFile` (else the system roots), or nothing with `insecure`.
     static func clientContext(_ options: TLSOptions) throws(Failure) -> NIOSSLContext {
+        let configuration = try clientConfiguration(options)
+        do {
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw .connection("\(error)")
+        }
+    }
+
+    /// TLS 1.2 or later, HTTP/1.1, trusting `caFile` (else the system roots), or nothing with `insecure`;
+    /// `keyport ports fetch` hands the same configuration to its HTTP client.
+    public static func clientConfiguration(_ options: TLSOptions) throws(Failure) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = ["http/1.1"]
@@ -162,11 +173,7 @@ public enum HealthCheck {
                 throw .connection("cannot read the CA file \(caFile): \(error)")
             }
         }
-        do {
-            return try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw .connection("\(error)")
-        }
+        return configuration
     }
 
     /// Sends the request as soon as the connection is up (TLS holds it until the handshake is done) and
