@@ -19,15 +19,17 @@ import time
 import pytest
 
 import support
-from test_tls import CA  # the one openssl CA helper of the ops tests
+from support.tls import CA
 
 REAL_PORTS = support.REPO.parent / "shared" / "data" / "ports.json"
 GENERATE = support.REPO / "scripts" / "generate-ports.py"
 
-pytestmark = [
-    pytest.mark.skipif(support.keyport_bin() is None, reason="no keyport binary: set KEYPORT_BIN or run `make build`"),
-    pytest.mark.skipif(support.tool("openssl") is None, reason="openssl is not installed"),
-]
+
+@pytest.fixture(scope="module", autouse=True)
+def tools() -> None:
+    support.require_keyport()
+    support.require_tool("openssl", "Debian package openssl (on every machine of this kind)")
+
 
 REAL = REAL_PORTS.read_bytes()
 REAL_GZ = gzip.compress(REAL, mtime=0)

@@ -5,12 +5,7 @@ import KeyportPorts
 import NIOCore
 import NIOPosix
 import NIOSSL
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// One `keyport ports fetch`: the body goes to a temporary file beside the output, through SHA-256 and into the
 /// server's streaming parser as it arrives (one pass, so memory is the parser's, never the file); the file is

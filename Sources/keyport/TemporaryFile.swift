@@ -1,10 +1,5 @@
 import NIOCore
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemLibC
 
 /// A file written beside its destination (same directory, so the final rename is atomic) and moved over it
 /// only by `commit()`; `discard()` removes it. Nothing else ever writes the destination.

@@ -11,7 +11,8 @@
 - `support.chart`: rendering the chart with Helm's own engine (helm-python-sdk), lookups the chart tests share;
 - `support.dashboard`: the Grafana dashboard's queries and what counts as data;
 - `support.haproxy`: HAProxy from deploy/haproxy/haproxy.cfg in front of keyport instances, its runtime API;
-- `support.otlp`: a real OTLP/HTTP trace receiver (opentelemetry-proto decodes what keyport exports).
+- `support.otlp`: a real OTLP/HTTP trace receiver (opentelemetry-proto decodes what keyport exports);
+- `support.tls`: a throwaway openssl CA issuing server and client certificates (TLS tests, the HTTPS download server).
 """
 from __future__ import annotations
 
