@@ -133,6 +133,7 @@ struct HTTPConnectionState {
     // MARK: input
 
     /// A request head arrived.
+    @inline(__always)
     mutating func requestHead(_ requestHead: HTTPRequestHead) -> Action {
         guard startRead() else { return .none }
         head = requestHead
@@ -165,6 +166,7 @@ struct HTTPConnectionState {
     }
 
     /// The request is complete: answer it now, or defer it while its response would only pile up.
+    @inline(__always)
     mutating func requestEnd(isWritable: Bool) -> Action {
         guard startRead(), let requestHead = head else { return .none }
         let requestBody = body
@@ -182,6 +184,7 @@ struct HTTPConnectionState {
 
     /// A read delivered everything it had. Bytes that completed no request, or a head whose body is still
     /// coming, start the request timeout; the timer moves earlier when that deadline comes first.
+    @inline(__always)
     mutating func readComplete(now: NIODeadline) -> Action {
         isReading = false
         lastRead = now
@@ -208,6 +211,7 @@ struct HTTPConnectionState {
     }
 
     /// The channel asks for more input: hold it while requests wait to be answered, or once closing.
+    @inline(__always)
     mutating func readRequested(isWritable: Bool) -> Action {
         if isClosing || !deferred.isEmpty || mustDefer(isWritable: isWritable) {
             readHeld = true
@@ -256,6 +260,7 @@ struct HTTPConnectionState {
 
     /// A complete request is being routed: returns whether its response keeps the connection open. While
     /// quiescing none does: the client then opens its next connection elsewhere.
+    @inline(__always)
     mutating func answering(_ requestHead: HTTPRequestHead) -> Bool {
         let keepAlive = !Self.endsConnection(requestHead) && !isQuiescing
         if !keepAlive { isClosing = true }
@@ -304,6 +309,7 @@ struct HTTPConnectionState {
     }
 
     /// A response that is next in line is written now: says whether the connection stays open after it.
+    @inline(__always)
     mutating func writing(_ exchange: Exchange) -> WriteDecision {
         if exchange.keepAlive && !isQuiescing { return .keepAlive(flushNow: !isReading) }
         isClosing = true
@@ -341,6 +347,7 @@ struct HTTPConnectionState {
     // MARK: private
 
     /// Every input event starts here: `false` once closing, when input is ignored.
+    @inline(__always)
     private mutating func startRead() -> Bool {
         guard !isClosing else { return false }
         isReading = true
