@@ -2,68 +2,46 @@ import NIOCore
 import NIOHTTP1
 
 extension HTTPConnectionHandler {
-    /// Writes `response` now when nothing is ahead of it, else queues it in request order.
+    /// Writes `response` now when no earlier response is awaited, else puts it in line.
     func deliver(_ response: Response, for exchange: Exchange, context: ChannelHandlerContext) {
-        if queue.isEmpty {
-            write(response, for: exchange, context: context)
+        if state.isAwaitingResponses {
+            state.enqueue(response, for: exchange)
         } else {
-            queue.append(QueuedResponse(sequence: nextSequence, exchange: exchange, response: response))
-            nextSequence += 1
+            write(response, for: exchange, context: context)
         }
     }
 
     /// Off-loop work for request `sequence` finished: write every response that is now first in line.
     func completed(_ sequence: Int, with response: Response, context: ChannelHandlerContext) {
-        guard let first = queue.first, sequence >= first.sequence, sequence - first.sequence < queue.count else { return }
-        queue[queue.index(queue.startIndex, offsetBy: sequence - first.sequence)].response = response
-        while let ready = queue.first, let readyResponse = ready.response {
-            queue.removeFirst()
-            write(readyResponse, for: ready.exchange, context: context)
+        guard state.completed(sequence, with: response) else { return }
+        while let next = state.nextInLine() {
+            write(next.response, for: next.exchange, context: context)
             if !context.channel.isActive { return }
         }
         // Answers what waited behind these, flushes, and reads again when there is room.
         answerDeferred(context: context)
     }
 
-    /// `true` while a request's response would only pile up: the channel holds more unsent bytes than its
-    /// high water mark (the client is not reading), or too many responses wait for earlier ones.
-    func mustDefer(context: ChannelHandlerContext) -> Bool {
-        !context.channel.isWritable || queue.count >= limits.maxQueuedResponses
-    }
-
-    /// A refusal goes behind any deferred request, so that responses stay in request order.
-    func refuse(_ response: Response, for exchange: Exchange, context: ChannelHandlerContext) {
-        if deferred.isEmpty {
-            deliver(response, for: exchange, context: context)
-        } else {
-            deferred.append(.refusal(response, exchange))
-        }
-    }
-
     /// Answers deferred requests while the connection can take their responses, then reads again.
     func answerDeferred(context: ChannelHandlerContext) {
-        // Input stops once a request or a refusal ends the connection, so everything deferred is answered.
-        while !mustDefer(context: context), let next = deferred.popFirst() {
+        while let next = state.nextDeferred(isWritable: context.channel.isWritable) {
             switch next {
             case .request(let requestHead, let body):
-                received(requestHead, body: body, context: context)
+                answer(requestHead, body: body, context: context)
             case .refusal(let response, let exchange):
                 deliver(response, for: exchange, context: context)
             }
         }
-        if !inRead { flush(context: context) }
-        if readHeld, !closing, deferred.isEmpty, !mustDefer(context: context) {
-            readHeld = false
-            context.read()
-        }
+        if !state.isReading { flush(context: context) }
+        perform(state.resumeReading(isWritable: context.channel.isWritable), context: context)
     }
 
-    /// Serializes one response into the outbound buffer and counts it; a closing response ends the connection.
-    private func write(_ response: Response, for exchange: Exchange, context: ChannelHandlerContext) {
-        // While quiescing every response says `close`: the client then opens its next connection elsewhere.
-        let keepAlive = exchange.keepAlive && !quiescing
+    /// Serializes one response that is next in line into the outbound buffer and counts it; a response
+    /// that closes the connection is flushed at once and the connection closes once it is written.
+    func write(_ response: Response, for exchange: Exchange, context: ChannelHandlerContext) {
+        let decision = state.writing(exchange)
         let framing = Response.Framing(
-            version: exchange.version, keepAlive: keepAlive,
+            version: exchange.version, keepAlive: decision.keepsAlive,
             omitsBody: exchange.method == .HEAD, omitsLength: exchange.method == .CONNECT)
         if response.serialize(into: &outbound, framing: framing), case .buffer(let body) = response.body {
             context.write(wrapOutboundOut(outbound), promise: nil)
@@ -73,26 +51,23 @@ extension HTTPConnectionHandler {
         }
         record(response.status, for: exchange, at: context.eventLoop.now)
         exchange.span?.end(status: response.status)
-        if !keepAlive {
-            closing = true
-            dropQueued()
-            deferred.removeAll()
+        switch decision {
+        case .keepAlive(let flushNow):
+            if flushNow { flush(context: context) }
+        case .close(let abandoned):
+            abandon(abandoned)
+            cancelTimer()
             unflushed = false
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(outbound)).whenComplete { _ in channel.close(promise: nil) }
             outbound.clear()
-            stopTimer()
-        } else if !inRead {
-            flush(context: context)
         }
     }
 
-    /// Forgets the responses still waiting (the connection is closing); their spans end as abandoned.
-    func dropQueued() {
-        if tracer != nil {
-            for queued in queue { queued.exchange.span?.abandon() }
-        }
-        queue.removeAll()
+    /// Responses the connection will no longer write: their spans end as abandoned.
+    func abandon(_ abandoned: CircularBuffer<HTTPConnectionState.QueuedResponse>) {
+        guard tracer != nil else { return }
+        for queued in abandoned { queued.exchange.span?.abandon() }
     }
 
     /// Sends what the current read's responses gathered, with one write.
