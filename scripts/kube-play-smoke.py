@@ -15,6 +15,11 @@ cluster proves, and the kind targets that prove it there).
 
 Checked from outside the containers, each check named in the output: requests go to 127.0.0.1 inside
 each pod's network namespace (nsenter), the process facts come from /proc of the container's process.
+Then the keyport Deployment alone is played twice with ports.fetch set (with restartPolicy Never, see
+play_keyport_alone), against a gzipped generated file
+an HTTP server on this host serves (the pod reaches it through its network's gateway): the fetch-ports
+init container must put exactly that file where keyport reads it, and a wrong digest must stop the pod
+before keyport starts.
 
     scripts/kube-play-smoke.sh        (make kube-play-smoke; sets the images and containers.conf)
 """
@@ -22,12 +27,16 @@ each pod's network namespace (nsenter), the process facts come from /proc of the
 from __future__ import annotations
 
 import errno
+import gzip
+import hashlib
+import http.server
 import json
 import re
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -64,9 +73,9 @@ def podman(*args: str, check: bool = True, timeout: float = 300) -> subprocess.C
     return proc
 
 
-def render() -> list[dict]:
+def render(values: dict | None = None) -> list[dict]:
     with Chart.load(str(REPO / "charts" / "keyport")) as chart:
-        raw = chart.render({"replicaCount": 1}, name=RELEASE, namespace=NAMESPACE)
+        raw = chart.render({"replicaCount": 1, **(values or {})}, name=RELEASE, namespace=NAMESPACE)
     docs = [d for path, text in sorted(raw.items()) if path.endswith(".yaml") for d in yaml.safe_load_all(text) if d]
     return [d for d in docs if d["kind"] in PLAYED_KINDS]
 
@@ -82,7 +91,6 @@ def map_images(docs: list[dict]) -> dict[str, dict]:
             repository = c["image"].rsplit("@", 1)[0].rsplit(":", 1)[0].rsplit("/", 1)[-1]
             c["image"] = IMAGES[repository]
         deployments[spec["containers"][0]["name"]] = doc
-    assert set(deployments) == set(IMAGES), f"rendered Deployments: {sorted(deployments)}"
     return deployments
 
 
@@ -255,11 +263,106 @@ def check_alertmanager(deployment: dict) -> None:
     else:
         fail("Alertmanager mounts the receiver Secret", "no /etc/alertmanager/secrets")
 
+FETCH_RECORDS = 3000
+
+
+def serve_directory(directory: Path) -> tuple[http.server.ThreadingHTTPServer, list[str]]:
+    """An HTTP server on all addresses (the pod reaches the host through its network's gateway) serving
+    directory; returns it and the list of paths it was asked for."""
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(directory), **kwargs)
+
+        def log_message(self, *args) -> None:
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, requests
+
+
+def play_keyport_alone(tmp: Path, values: dict, name: str) -> tuple[dict, Path, subprocess.CompletedProcess[str]]:
+    """Plays only the keyport Deployment rendered with values; returns it, its manifest and the play."""
+    deployment = map_images(render(values))["keyport"]
+    # podman 4.3 gives init containers the pod's restart policy: under a Deployment's Always it restarts
+    # fetch-ports after it succeeded, then fails to remove it ("failed to remove once init container ... as
+    # it is running"). Kubernetes runs an init container to success once; Never is podman's nearest reading.
+    deployment["spec"]["template"]["spec"]["restartPolicy"] = "Never"
+    manifest = tmp / f"{name}.yaml"
+    manifest.write_text(yaml.safe_dump(deployment, sort_keys=False))
+    podman("kube", "down", str(manifest), check=False)
+    return deployment, manifest, podman("kube", "play", str(manifest), check=False, timeout=600)
+
+
+def check_fetch(tmp: Path) -> None:
+    """ports.fetch: the chart's fetch-ports init container downloads a gzipped file from an HTTP server
+    on this host, verifies it and leaves it where keyport reads it; a wrong digest stops the pod before
+    keyport starts. Played after the main pods are down (the ports would collide)."""
+    served = tmp / "served"
+    served.mkdir()
+    plain = subprocess.run([sys.executable, str(REPO / "scripts" / "generate-ports.py"), str(FETCH_RECORDS),
+                            "--duplicates", "0"], capture_output=True, check=True).stdout
+    (served / "ports.json.gz").write_bytes(gzip.compress(plain))
+    data = (served / "ports.json.gz").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    gateway = podman("network", "inspect", "podman-default-kube-network",
+                     "--format", "{{range .Subnets}}{{.Gateway}}{{end}}").stdout.strip()
+    server, requests = serve_directory(served)
+    url = f"http://{gateway}:{server.server_address[1]}/ports.json.gz"
+    fetch = {"url": url, "sha256": digest, "maxBytes": "64Mi", "sizeLimit": "64Mi", "timeout": "1m"}
+    try:
+        deployment, manifest, play = play_keyport_alone(tmp, {"ports": {"fetch": fetch}}, "fetch")
+        try:
+            if play.returncode != 0:
+                fail("ports.fetch: kube play", play.stderr.strip()[-500:])
+                return
+            ok("ports.fetch: kube play", f"fetch-ports ran before keyport ({url})")
+            pid = container_of(deployment)["State"]["Pid"]
+            port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][1]["containerPort"]
+            status, body, waited = wait_http(pid, f"http://127.0.0.1:{port}/metrics", 60)
+            served_records = re.search(rb"^keyport_ports (\S+)$", body, re.M) if status == 200 else None
+            # The sample in the image has 1,632 records: the count tells the fetched file is the one served.
+            if served_records and float(served_records[1]) == FETCH_RECORDS:
+                ok("ports.fetch: keyport serves the fetched file", f"keyport_ports {FETCH_RECORDS} after {waited:.1f}s")
+            else:
+                fail("ports.fetch: keyport serves the fetched file", (served_records or body[:300]).__repr__())
+            env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+            on_disk = Path(f"/proc/{pid}/root{env['KEYPORT_PORTS_FILE']}")
+            if on_disk.read_bytes() == data and requests == ["/ports.json.gz"]:
+                ok("ports.fetch: the file is the download, fetched once", f"{len(data)} bytes, sha256 {digest[:12]}...")
+            else:
+                fail("ports.fetch: the file is the download, fetched once", f"requests {requests}")
+            try:
+                (on_disk.parent / "write-probe").write_text("x")
+                fail("ports.fetch: keyport mounts the data read-only", "the write succeeded")
+            except OSError as err:
+                (ok if err.errno == errno.EROFS else fail)("ports.fetch: keyport mounts the data read-only", err.strerror)
+        finally:
+            podman("kube", "down", str(manifest), check=False)
+
+        deployment, manifest, play = play_keyport_alone(tmp, {"ports": {"fetch": {**fetch, "sha256": "0" * 64}}}, "fetch-bad")
+        try:
+            logs = podman("logs", f"{deployment['metadata']['name']}-pod-0-fetch-ports", check=False)
+            said = (logs.stdout + logs.stderr).strip().splitlines()
+            state = container_of(deployment)["State"]
+            if play.returncode != 0 and not state["Running"] and said and "SHA-256 mismatch" in said[-1]:
+                ok("ports.fetch: a wrong digest stops the pod before keyport", f"keyport {state['Status']}; fetch-ports said: {said[-1]}")
+            else:
+                fail("ports.fetch: a wrong digest stops the pod before keyport",
+                     f"play exit {play.returncode}, keyport {state['Status']}, fetch-ports said {said[-3:]}")
+        finally:
+            podman("kube", "down", str(manifest), check=False)
+    finally:
+        server.shutdown()
+
 
 def main() -> int:
     started = time.monotonic()
     docs = render()
     deployments = map_images(docs)
+    assert set(deployments) == set(IMAGES), f"rendered Deployments: {sorted(deployments)}"
     if os.environ.get("PROMETHEUS_WITHOUT_KUBERNETES_SD") == "1":
         without_kubernetes_sd(docs)
     for image in IMAGES.values():
@@ -291,6 +394,10 @@ def main() -> int:
                     print(f"--- {name} logs\n{info.stdout}{info.stderr}", file=sys.stderr)
         finally:
             podman("kube", "down", str(manifest), check=False)
+        try:
+            check_fetch(Path(tmp))
+        except Exception as err:  # noqa: BLE001 (reported like the other workloads' checks)
+            fail("ports.fetch checks", repr(err))
     checks = sum(1 for _ in failures)
     print(f"kube-play: {'FAILED ' + ', '.join(failures) if failures else 'all checks passed'} "
           f"({time.monotonic() - started:.1f}s)", flush=True)
