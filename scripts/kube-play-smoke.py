@@ -323,7 +323,7 @@ def check_fetch(tmp: Path) -> None:
             port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][1]["containerPort"]
             status, body, waited = wait_http(pid, f"http://127.0.0.1:{port}/metrics", 60)
             served_records = re.search(rb"^keyport_ports (\S+)$", body, re.M) if status == 200 else None
-            # The sample in the image has 1,632 records: the count tells the fetched file is the one served.
+            # The sample in the image has 14 records: the count tells the fetched file is the one served.
             if served_records and float(served_records[1]) == FETCH_RECORDS:
                 ok("ports.fetch: keyport serves the fetched file", f"keyport_ports {FETCH_RECORDS} after {waited:.1f}s")
             else:
