@@ -44,7 +44,7 @@ from typing import Any
 
 import yaml
 
-from generated import write_or_check
+from generated import between_markers, write_or_check
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CHART = REPO / "charts" / "keyport"
@@ -268,20 +268,12 @@ def build_table(text: str, schema: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def rendered_readme(readme: str, table: str) -> str:
-    before, found, rest = readme.partition(BEGIN)
-    _, found_end, after = rest.partition(END)
-    if not found or not found_end:
-        raise SystemExit(f"{README}: the markers {BEGIN!r} and {END!r} are missing")
-    return f"{before}{BEGIN}\n{table}\n{END}{after}"
-
-
 def outputs() -> dict[pathlib.Path, str]:
     text = VALUES.read_text()
     schema = build_schema(text)
     return {
         SCHEMA: json.dumps(schema, indent=2, ensure_ascii=False) + "\n",
-        README: rendered_readme(README.read_text(), build_table(text, schema)),
+        README: between_markers(README.read_text(), BEGIN, END, build_table(text, schema), README),
     }
 
 

@@ -1,4 +1,5 @@
-"""The one ending of every generator in scripts/: write the generated files, or with --check compare them.
+"""What every generator in scripts/ shares: a generated block between two markers of a hand-written file,
+and the one ending (write the generated files, or with --check compare them).
 
     from generated import write_or_check
     return write_or_check({path: text, ...}, check=args.check, command="make rules")
@@ -18,6 +19,16 @@ def shown(path: pathlib.Path) -> str:
     """The path as a reader finds it: relative to the repository when it is inside it."""
     resolved = path.resolve()
     return str(resolved.relative_to(REPO)) if resolved.is_relative_to(REPO) else str(path)
+
+
+def between_markers(text: str, begin: str, end: str, block: str, path: pathlib.Path) -> str:
+    """`text` with what stands between the lines `begin` and `end` replaced by `block` (a generated table
+    inside a hand-written README); exits naming `path` when a marker is missing."""
+    before, found, rest = text.partition(begin)
+    _, found_end, after = rest.partition(end)
+    if not found or not found_end:
+        raise SystemExit(f"{path}: the markers {begin!r} and {end!r} are missing")
+    return f"{before}{begin}\n{block.strip()}\n{end}{after}"
 
 
 def write_or_check(outputs: dict[pathlib.Path, str], *, check: bool, command: str) -> int:
