@@ -206,15 +206,24 @@ def args_of(deployment: dict) -> list[str]:
     return deployment["spec"]["template"]["spec"]["containers"][0].get("args", [])
 
 
-def check_prometheus(deployment: dict) -> None:
+def ready(deployment: dict, name: str, timeout: float) -> tuple[int, str] | None:
+    """The pid and base URL of the Deployment's first container once its first port answers /-/ready
+    (Prometheus and Alertmanager alike), each outcome reported as the check `NAME /-/ready`; None if never."""
     pid = container_of(deployment)["State"]["Pid"]
     port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
     base = f"http://127.0.0.1:{port}"
-    status, body, waited = wait_http(pid, f"{base}/-/ready", 90)
+    status, body, waited = wait_http(pid, f"{base}/-/ready", timeout)
     if status != 200:
-        fail("Prometheus /-/ready", body.decode(errors="replace"))
+        fail(f"{name} /-/ready", body.decode(errors="replace"))
+        return None
+    ok(f"{name} /-/ready", f"200 after {waited:.1f}s")
+    return pid, base
+
+
+def check_prometheus(deployment: dict) -> None:
+    if not (found := ready(deployment, "Prometheus", 90)):
         return
-    ok("Prometheus /-/ready", f"200 after {waited:.1f}s")
+    pid, base = found
     flags = json.loads(in_pod(pid, f"{base}/api/v1/status/flags")[1])["data"]
     # A flag without a value (--web.enable-lifecycle) is a switch: Prometheus reports it as "true".
     wanted = dict(a.removeprefix("--").split("=", 1) if "=" in a else (a.removeprefix("--"), "true")
@@ -237,14 +246,9 @@ def check_prometheus(deployment: dict) -> None:
 
 
 def check_alertmanager(deployment: dict) -> None:
-    pid = container_of(deployment)["State"]["Pid"]
-    port = deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
-    base = f"http://127.0.0.1:{port}"
-    status, body, waited = wait_http(pid, f"{base}/-/ready", 60)
-    if status != 200:
-        fail("Alertmanager /-/ready", body.decode(errors="replace"))
+    if not (found := ready(deployment, "Alertmanager", 60)):
         return
-    ok("Alertmanager /-/ready", f"200 after {waited:.1f}s")
+    pid, base = found
     config = json.loads(in_pod(pid, f"{base}/api/v2/status")[1])["config"]["original"]
     receivers = [r["name"] for r in yaml.safe_load(config)["receivers"]]
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -304,8 +308,8 @@ def check_fetch(tmp: Path) -> None:
     served.mkdir()
     plain = subprocess.run([sys.executable, str(REPO / "scripts" / "generate-ports.py"), str(FETCH_RECORDS),
                             "--duplicates", "0"], capture_output=True, check=True).stdout
-    (served / "ports.json.gz").write_bytes(gzip.compress(plain))
-    data = (served / "ports.json.gz").read_bytes()
+    data = gzip.compress(plain)
+    (served / "ports.json.gz").write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
     gateway = podman("network", "inspect", "podman-default-kube-network",
                      "--format", "{{range .Subnets}}{{.Gateway}}{{end}}").stdout.strip()
